@@ -1,0 +1,241 @@
+//! Reading one message: its theme (or none), whether it signals danger, who is
+//! writing (a young person or a parent) and which département it names.
+//!
+//! Each reader works on the same normalised words ([`crate::text`]) and is
+//! independent of the others: danger is never decided by the theme matcher,
+//! and a message with no theme can still be urgent. The classifier keeps no
+//! state between messages, logs nothing and never fails: any text gives a
+//! [`Classification`].
+
+pub mod danger;
+pub mod evaluate;
+pub mod keyword;
+pub mod pattern;
+pub mod place;
+pub mod theme;
+
+use crate::knowledge::{DepartementCode, Knowledge, ThemeId};
+use crate::text::{normalize, Normalized, Slang};
+use danger::{DangerDetector, DangerHit};
+use pattern::PatternSet;
+use place::{PlaceFinder, PlaceReading};
+use serde::Serialize;
+use std::collections::HashSet;
+use theme::{TantivyThemeIndex, ThemeIndexError};
+
+/// Who is writing: the bot says "tu" to a young person and "vous" to a parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Audience {
+    Jeune,
+    Parent,
+}
+
+/// What the classifier reads in one message. Its JSON form is the stable
+/// interface of `promeneur-bot classify`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Classification {
+    pub theme: Option<ThemeId>,
+    /// 0 when there is no theme; above [`CONFIDENT`] the theme can be used
+    /// without asking.
+    pub confidence: f32,
+    pub urgent: bool,
+    pub audience: Audience,
+    pub department: Option<DepartementCode>,
+    /// When the place is ambiguous: the départements it may be, most likely
+    /// first (`department` is then null). Empty otherwise.
+    pub department_candidates: Vec<DepartementCode>,
+}
+
+/// At or above this confidence the theme is taken as said; below it, the bot
+/// asks with a short choice list.
+pub const CONFIDENT: f32 = 0.5;
+
+/// Why the classifier read what it read (`classify --explain`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    /// The message as the readers saw it.
+    pub words: Vec<String>,
+    pub theme: ThemeEvidence,
+    pub danger: Vec<DangerHit>,
+    pub parent_cue: Option<String>,
+    pub place: Option<PlaceReading>,
+}
+
+/// The theme matcher's view of a message.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ThemeEvidence {
+    /// Analysed terms of the message (stems), as queried.
+    pub terms: Vec<String>,
+    /// Words not in the knowledge base, looked up with typo tolerance.
+    pub fuzzy: Vec<String>,
+    /// Themes by score, best first; `null` stands for "nothing routable".
+    pub scores: Vec<ThemeScore>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ThemeScore {
+    pub theme: Option<ThemeId>,
+    pub score: f32,
+    /// The knowledge entries that matched best, with the terms they share.
+    pub matches: Vec<String>,
+}
+
+/// A theme decision, with the evidence behind it.
+#[derive(Debug, Clone, Default)]
+pub struct ThemeMatch {
+    pub theme: Option<ThemeId>,
+    pub confidence: f32,
+    pub evidence: ThemeEvidence,
+}
+
+/// Finds the theme of a normalised message. One real implementation
+/// ([`TantivyThemeIndex`]) and one plain keyword matcher ([`keyword::KeywordThemeIndex`])
+/// used as a baseline and in tests; both pass the same conformance tests.
+pub trait ThemeIndex: Send + Sync {
+    fn match_theme(&self, message: &Normalized) -> ThemeMatch;
+}
+
+/// The whole reader of messages, built once from the knowledge base.
+pub struct Classifier {
+    slang: Slang,
+    themes: Box<dyn ThemeIndex>,
+    danger: DangerDetector,
+    parent: PatternSet<()>,
+    places: PlaceFinder,
+}
+
+impl Classifier {
+    /// Builds every reader, the tantivy theme index included.
+    pub fn new(knowledge: &Knowledge) -> Result<Classifier, ThemeIndexError> {
+        let slang = Slang::new(
+            knowledge
+                .slang
+                .iter()
+                .map(|(a, b)| (a.as_str(), b.as_str())),
+        );
+        let themes = TantivyThemeIndex::build(knowledge, &slang)?;
+        Ok(Classifier::with_theme_index(
+            knowledge,
+            slang,
+            Box::new(themes),
+        ))
+    }
+
+    /// Builds the classifier around another theme index.
+    pub fn with_theme_index(
+        knowledge: &Knowledge,
+        slang: Slang,
+        themes: Box<dyn ThemeIndex>,
+    ) -> Classifier {
+        let common_words = common_words(knowledge, &slang);
+        Classifier {
+            danger: DangerDetector::new(&knowledge.danger),
+            parent: PatternSet::new(
+                knowledge
+                    .parent_cues
+                    .iter()
+                    .cloned()
+                    .map(|p| (p, ()))
+                    .collect(),
+            ),
+            places: PlaceFinder::new(knowledge, &slang, &common_words),
+            themes,
+            slang,
+        }
+    }
+
+    pub fn slang(&self) -> &Slang {
+        &self.slang
+    }
+
+    pub fn classify(&self, text: &str) -> Classification {
+        self.read(text, false).0
+    }
+
+    pub fn explain(&self, text: &str) -> (Classification, Explanation) {
+        let (classification, explanation) = self.read(text, true);
+        (
+            classification,
+            explanation.expect("asked for an explanation"),
+        )
+    }
+
+    fn read(&self, text: &str, explain: bool) -> (Classification, Option<Explanation>) {
+        let message = normalize(text, &self.slang);
+        let theme = self.themes.match_theme(&message);
+        let danger = self.danger.detect(&message.words);
+        let parent_cue = self.parent.matches(&message.words).into_iter().next();
+        let place = self.places.find(&message.words);
+        let (department, department_candidates) = match &place {
+            Some(reading) => (reading.department.clone(), reading.candidates.clone()),
+            None => (None, Vec::new()),
+        };
+        let classification = Classification {
+            theme: theme.theme.clone(),
+            confidence: theme.confidence,
+            urgent: !danger.is_empty(),
+            audience: if parent_cue.is_some() {
+                Audience::Parent
+            } else {
+                Audience::Jeune
+            },
+            department,
+            department_candidates,
+        };
+        let explanation = explain.then(|| Explanation {
+            words: message.words.clone(),
+            theme: theme.evidence,
+            danger,
+            parent_cue: parent_cue.map(|m| m.words.join(" ")),
+            place,
+        });
+        (classification, explanation)
+    }
+
+    /// The danger signals a message carries, for callers that need which
+    /// lines to show, not only whether it is urgent.
+    pub fn danger(&self, text: &str) -> Vec<DangerHit> {
+        self.danger.detect(&normalize(text, &self.slang).words)
+    }
+}
+
+/// Words people use in messages that are not about places: a commune named
+/// like one of them ("Sens", "Avion") needs a clear cue to count as a place.
+fn common_words(knowledge: &Knowledge, slang: &Slang) -> HashSet<String> {
+    let mut words: HashSet<String> = HashSet::new();
+    let texts = knowledge
+        .themes
+        .iter()
+        .flat_map(|t| t.keywords.iter().chain(&t.examples))
+        .chain(&knowledge.off_topic);
+    for text in texts {
+        words.extend(normalize(text, slang).words);
+    }
+    for (_, plain) in &knowledge.slang {
+        words.extend(crate::text::split_folded(plain));
+    }
+    words.extend(theme::FRENCH_STOP_WORDS.iter().map(|w| w.to_string()));
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification_json_is_the_documented_shape() {
+        let c = Classification {
+            theme: Some(ThemeId("harcelement".into())),
+            confidence: 0.75,
+            urgent: true,
+            audience: Audience::Parent,
+            department: DepartementCode::parse("41"),
+            department_candidates: vec![],
+        };
+        assert_eq!(
+            serde_json::to_string(&c).unwrap(),
+            r#"{"theme":"harcelement","confidence":0.75,"urgent":true,"audience":"parent","department":"41","department_candidates":[]}"#
+        );
+    }
+}

@@ -1,0 +1,327 @@
+//! Word patterns for the danger signals and audience cues of the knowledge base.
+//!
+//! A pattern is written in plain words, as a coordinator would read it:
+//! `veux|voudrais ... mourir`, `me scarif*`, `mon|ma|notre fils|fille`.
+//! - words are matched in order against the normalised message (folded, slang
+//!   expanded, not stemmed);
+//! - `a|b` is a choice of words at one place;
+//! - a trailing `*` matches any word that starts with what comes before it;
+//! - a word of seven letters or more also matches a word one typo away that
+//!   starts with the same letter ("suicder", "scarifie");
+//! - one other word may stand between two pattern words ("veux vraiment
+//!   mourir"); `...` lets up to four stand there.
+//!
+//! Patterns never see raw text, so no character a person types can change
+//! their meaning. This module only matches: what a match means is decided by
+//! the danger and audience readers.
+
+use crate::text::{edit_distance_within, split_folded};
+use std::collections::HashMap;
+
+/// Words allowed between two pattern words when nothing is said.
+const DEFAULT_GAP: usize = 1;
+/// Words allowed between two pattern words around `...`.
+const WIDE_GAP: usize = 4;
+/// Shortest pattern word that also matches with one typo. Shorter words are
+/// too close to each other ("enfuie" and "ennuie").
+const FUZZY_MIN_LEN: usize = 7;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Form {
+    Exact(String),
+    Prefix(String),
+}
+
+/// One place in a pattern: the words that may stand there.
+#[derive(Debug, Clone)]
+struct Slot {
+    forms: Vec<Form>,
+    /// Words allowed between the previous slot and this one.
+    gap_before: usize,
+}
+
+/// A compiled pattern, with its source text for explanations.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    source: String,
+    slots: Vec<Slot>,
+}
+
+impl Pattern {
+    /// Compiles a pattern; the error says what is wrong in words.
+    pub fn parse(source: &str) -> Result<Pattern, String> {
+        let mut slots = Vec::new();
+        let mut gap = DEFAULT_GAP;
+        for piece in source.split_whitespace() {
+            if piece == "..." || piece == "…" {
+                if slots.is_empty() {
+                    return Err("a pattern cannot start with `...`".into());
+                }
+                gap = WIDE_GAP;
+                continue;
+            }
+            let mut forms = Vec::new();
+            for choice in piece.split('|') {
+                let (body, prefix) = match choice.strip_suffix('*') {
+                    Some(body) => (body, true),
+                    None => (choice, false),
+                };
+                let folded: Vec<String> = split_folded(body).collect();
+                match folded.as_slice() {
+                    [word] if prefix => forms.push(Form::Prefix(word.clone())),
+                    [word] => forms.push(Form::Exact(word.clone())),
+                    [] => return Err(format!("`{choice}` has no letters")),
+                    _ => return Err(format!(
+                        "`{choice}` is several words: separate words with spaces, choices with `|`"
+                    )),
+                }
+            }
+            slots.push(Slot {
+                forms,
+                gap_before: if slots.is_empty() { 0 } else { gap },
+            });
+            gap = DEFAULT_GAP;
+        }
+        if slots.is_empty() {
+            return Err("the pattern is empty".into());
+        }
+        if gap != DEFAULT_GAP {
+            return Err("a pattern cannot end with `...`".into());
+        }
+        Ok(Pattern {
+            source: source.trim().to_string(),
+            slots,
+        })
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+/// A set of patterns, each tagged with a value (a danger signal, a cue kind),
+/// matched together against one message.
+#[derive(Debug, Clone)]
+pub struct PatternSet<T> {
+    patterns: Vec<(Pattern, T)>,
+    /// Every distinct form, so each is checked once per message word.
+    forms: Vec<Form>,
+    /// For each pattern, for each slot, the indices of its forms in `forms`.
+    slot_forms: Vec<Vec<Vec<usize>>>,
+    exact_index: HashMap<String, Vec<usize>>,
+}
+
+/// What matched: the pattern's value, its source and the message words it covered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatternMatch<'a, T> {
+    pub value: &'a T,
+    pub pattern: &'a str,
+    pub words: Vec<String>,
+}
+
+impl<T> PatternSet<T> {
+    pub fn new(patterns: Vec<(Pattern, T)>) -> PatternSet<T> {
+        let mut forms: Vec<Form> = Vec::new();
+        let mut ids: HashMap<Form, usize> = HashMap::new();
+        let mut slot_forms = Vec::with_capacity(patterns.len());
+        for (pattern, _) in &patterns {
+            let mut slots = Vec::with_capacity(pattern.slots.len());
+            for slot in &pattern.slots {
+                let mut slot_ids = Vec::with_capacity(slot.forms.len());
+                for form in &slot.forms {
+                    let id = *ids.entry(form.clone()).or_insert_with(|| {
+                        forms.push(form.clone());
+                        forms.len() - 1
+                    });
+                    slot_ids.push(id);
+                }
+                slots.push(slot_ids);
+            }
+            slot_forms.push(slots);
+        }
+        let mut exact_index: HashMap<String, Vec<usize>> = HashMap::new();
+        for (id, form) in forms.iter().enumerate() {
+            if let Form::Exact(word) = form {
+                exact_index.entry(word.clone()).or_default().push(id);
+            }
+        }
+        PatternSet {
+            patterns,
+            forms,
+            slot_forms,
+            exact_index,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.patterns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// Every pattern that matches `words`, at most once each, in set order.
+    pub fn matches<'a>(&'a self, words: &[String]) -> Vec<PatternMatch<'a, T>> {
+        let hits = self.form_hits(words);
+        let mut found = Vec::new();
+        for (index, (pattern, value)) in self.patterns.iter().enumerate() {
+            if let Some(positions) = self.find(index, pattern, &hits) {
+                found.push(PatternMatch {
+                    value,
+                    pattern: pattern.source(),
+                    words: positions.iter().map(|&p| words[p].clone()).collect(),
+                });
+            }
+        }
+        found
+    }
+
+    /// For each form, the sorted positions of the message words it matches.
+    fn form_hits(&self, words: &[String]) -> Vec<Vec<usize>> {
+        let mut hits = vec![Vec::new(); self.forms.len()];
+        for (position, word) in words.iter().enumerate() {
+            if let Some(ids) = self.exact_index.get(word) {
+                for &id in ids {
+                    hits[id].push(position);
+                }
+            }
+            for (id, form) in self.forms.iter().enumerate() {
+                let matched = match form {
+                    Form::Prefix(prefix) => word.starts_with(prefix.as_str()),
+                    Form::Exact(expected) => {
+                        expected.len() >= FUZZY_MIN_LEN
+                            && expected.len().abs_diff(word.len()) <= 1
+                            && expected.as_bytes()[0] == word.as_bytes()[0]
+                            && expected != word
+                            && edit_distance_within(expected, word, 1) <= 1
+                    }
+                };
+                if matched {
+                    hits[id].push(position);
+                }
+            }
+        }
+        hits
+    }
+
+    fn find(&self, index: usize, pattern: &Pattern, hits: &[Vec<usize>]) -> Option<Vec<usize>> {
+        let slots = &self.slot_forms[index];
+        let mut chosen = Vec::with_capacity(slots.len());
+        let starts = positions_of(&slots[0], hits);
+        for start in starts {
+            chosen.clear();
+            chosen.push(start);
+            if extend(pattern, slots, hits, &mut chosen) {
+                return Some(chosen);
+            }
+        }
+        None
+    }
+}
+
+fn positions_of(form_ids: &[usize], hits: &[Vec<usize>]) -> Vec<usize> {
+    let mut positions: Vec<usize> = form_ids
+        .iter()
+        .flat_map(|&id| hits[id].iter().copied())
+        .collect();
+    positions.sort_unstable();
+    positions.dedup();
+    positions
+}
+
+/// Depth-first: place the next slot within its gap after the last placed one.
+fn extend(
+    pattern: &Pattern,
+    slots: &[Vec<usize>],
+    hits: &[Vec<usize>],
+    chosen: &mut Vec<usize>,
+) -> bool {
+    let next = chosen.len();
+    if next == slots.len() {
+        return true;
+    }
+    let last = *chosen
+        .last()
+        .expect("the first slot is placed before extending");
+    let max_gap = pattern.slots[next].gap_before;
+    for position in positions_of(&slots[next], hits) {
+        if position <= last || position > last + 1 + max_gap {
+            continue;
+        }
+        chosen.push(position);
+        if extend(pattern, slots, hits, chosen) {
+            return true;
+        }
+        chosen.pop();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::{normalize, Slang};
+
+    fn set(patterns: &[&str]) -> PatternSet<usize> {
+        PatternSet::new(
+            patterns
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (Pattern::parse(p).unwrap(), i))
+                .collect(),
+        )
+    }
+
+    fn matched(set: &PatternSet<usize>, text: &str) -> Vec<usize> {
+        let words = normalize(text, &Slang::default()).words;
+        set.matches(&words).into_iter().map(|m| *m.value).collect()
+    }
+
+    #[test]
+    fn words_in_order_with_one_word_between() {
+        let s = set(&["veux mourir"]);
+        assert_eq!(matched(&s, "je veux mourir"), [0]);
+        assert_eq!(matched(&s, "je veux vraiment mourir"), [0]);
+        assert!(matched(&s, "je veux pas du tout mourir").is_empty());
+        assert!(matched(&s, "mourir je veux").is_empty());
+    }
+
+    #[test]
+    fn wide_gap_choices_and_prefixes() {
+        let s = set(&["envie|veux ... mourir|crever", "me scarif*"]);
+        assert_eq!(matched(&s, "g envie de tout arreter et de crever"), [0]);
+        assert_eq!(matched(&s, "je me scarifie le soir"), [1]);
+        assert_eq!(matched(&s, "Je me SCARIFIAIS"), [1]);
+    }
+
+    #[test]
+    fn long_words_tolerate_one_typo_with_the_same_first_letter() {
+        let s = set(&["me suicider", "envie mourir"]);
+        assert_eq!(matched(&s, "envie de mourir"), [1]);
+        assert_eq!(matched(&s, "je vais me suicder"), [0]);
+        assert_eq!(matched(&s, "je vais me sucider"), [0]);
+        // Short words must be exact: "mourir" is one letter from "courir".
+        assert!(matched(&s, "envie de courir").is_empty());
+        assert!(matched(&s, "envie de nourir").is_empty());
+    }
+
+    #[test]
+    fn reports_the_words_it_covered() {
+        let s = set(&["mon|ma fils|fille"]);
+        let words = normalize("Bonjour, ma fille de 14 ans", &Slang::default()).words;
+        let found = s.matches(&words);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].words, ["ma", "fille"]);
+        assert_eq!(found[0].pattern, "mon|ma fils|fille");
+    }
+
+    #[test]
+    fn rejects_malformed_patterns() {
+        assert!(Pattern::parse("").is_err());
+        assert!(Pattern::parse("... mourir").is_err());
+        assert!(Pattern::parse("mourir ...").is_err());
+        assert!(Pattern::parse("!!").is_err());
+        assert!(Pattern::parse("j'ai").is_err());
+    }
+}

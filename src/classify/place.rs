@@ -1,0 +1,503 @@
+//! Finding the département a message names: a code in context ("dans le 41",
+//! "le 2A"), a département name ("loir et cher", "dans la Manche"), a postal
+//! code ("41000", "20200", "97400"), a commune ("j'habite à Blois") or a
+//! région ("en Bretagne", which gives candidates).
+//!
+//! Numbers and names are read with care, because most of them are not
+//! places: "j'ai 15 ans", "appelle le 17", "la somme de 50 €", "je me sens
+//! mal". A big city takes its obvious reading (Valence is the Drôme's); a name
+//! shared by communes of comparable size (Saint-Denis) gives the candidates,
+//! so the conversation can ask instead of guessing.
+
+use crate::knowledge::{DepartementCode, Knowledge};
+use crate::text::{normalize, Slang};
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// The longest place name looked up, in words ("saint remy de provence").
+const MAX_NAME_WORDS: usize = 7;
+/// A commune this big is read as a place even with nothing before its name.
+const BIG_CITY: u32 = 20_000;
+/// After a weak cue ("de", "vers", "sur") a commune must be at least this big.
+const TOWN: u32 = 5_000;
+/// After a strong cue ("à", "j'habite") a commune must be at least this big,
+/// which leaves out hamlets named like first names or words.
+const VILLAGE: u32 = 1_000;
+/// A homonym this many times bigger than the next is the obvious reading.
+const OBVIOUS_RATIO: u32 = 5;
+/// Most candidates returned for an ambiguous name.
+const MAX_CANDIDATES: usize = 8;
+
+/// Words before a commune that say a place follows.
+const STRONG_CUES: &[&str] = &[
+    "a", "au", "aux", "habite", "habites", "habitons", "vis", "vit", "ville", "commune", "pres",
+    "cote", "secteur", "coin",
+];
+const WEAK_CUES: &[&str] = &["de", "d", "du", "sur", "vers", "depuis", "from", "region"];
+/// Words before a code that make it a département ("dans le 41", "du 93").
+const CODE_CUES: &[&str] = &[
+    "le",
+    "du",
+    "dans",
+    "departement",
+    "dep",
+    "dept",
+    "dpt",
+    "depart",
+    "en",
+    "au",
+];
+/// Cues strong enough to read 15, 17 and 18 (emergency numbers) as places.
+const STRICT_CODE_CUES: &[&str] = &["du", "dans", "departement", "dep", "dept", "dpt", "depart"];
+/// Words a message that is only a code may also hold ("je suis dans le 41").
+const CODE_ONLY_FILLER: &[&str] = &[
+    "je",
+    "suis",
+    "j",
+    "habite",
+    "dans",
+    "le",
+    "du",
+    "c",
+    "est",
+    "moi",
+    "on",
+    "vis",
+    "en",
+    "de",
+    "la",
+    "chui",
+    "merci",
+    "departement",
+    "dep",
+    "dpt",
+    "dept",
+    "ici",
+    "perso",
+];
+/// Words after a number that make it something else than a place.
+const NUMBER_BLOCKERS: &[&str] = &[
+    "an",
+    "ans",
+    "h",
+    "heure",
+    "heures",
+    "hr",
+    "min",
+    "mn",
+    "minute",
+    "minutes",
+    "seconde",
+    "secondes",
+    "sec",
+    "euro",
+    "euros",
+    "eur",
+    "e",
+    "eme",
+    "em",
+    "er",
+    "ere",
+    "ieme",
+    "fois",
+    "jour",
+    "jours",
+    "mois",
+    "semaine",
+    "semaines",
+    "kg",
+    "kilos",
+    "km",
+    "cm",
+    "m",
+    "sur",
+    "point",
+    "points",
+    "pts",
+    "pourcent",
+    "pourcents",
+    "balles",
+    "mille",
+    "k",
+    "janvier",
+    "fevrier",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "aout",
+    "septembre",
+    "octobre",
+    "novembre",
+    "decembre",
+    "personnes",
+    "eleves",
+    "followers",
+    "abonnes",
+    "messages",
+    "likes",
+    "vues",
+    "ml",
+    "g",
+    "cl",
+    "l",
+];
+/// Words before a number that make it a phone number ("appelle le 15").
+const PHONE_CUES: &[&str] = &[
+    "appel",
+    "appelle",
+    "appeler",
+    "appele",
+    "appelez",
+    "appelles",
+    "compose",
+    "composer",
+    "composez",
+    "numero",
+    "num",
+    "tel",
+    "telephone",
+    "contacter",
+    "contacte",
+];
+/// Articles and prepositions that let a common-word name be a place ("dans le Cher").
+const ARTICLES: &[&str] = &[
+    "le",
+    "la",
+    "l",
+    "les",
+    "dans",
+    "en",
+    "du",
+    "de",
+    "des",
+    "au",
+    "aux",
+    "departement",
+];
+/// Words after a common-word name that make it the word ("la somme de").
+const OF_WORDS: &[&str] = &["de", "d", "du", "des"];
+
+/// Where a message says it is, and how that was read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlaceReading {
+    pub department: Option<DepartementCode>,
+    pub candidates: Vec<DepartementCode>,
+    /// The words that named the place.
+    pub text: String,
+    pub rule: &'static str,
+}
+
+#[derive(Debug, Clone)]
+enum Name {
+    Departement {
+        code: DepartementCode,
+        common_word: bool,
+    },
+    Area(Vec<DepartementCode>),
+}
+
+/// One reading of a place, before they are reconciled.
+#[derive(Debug, Clone)]
+struct Sighting {
+    strength: u8,
+    /// Most likely first; one entry when the reading is certain.
+    codes: Vec<DepartementCode>,
+    certain: bool,
+    text: String,
+    rule: &'static str,
+}
+
+pub struct PlaceFinder {
+    names: HashMap<String, Name>,
+    /// Folded commune name → (département, population), biggest first, one per département.
+    communes: HashMap<String, Vec<(DepartementCode, u32)>>,
+    postal: HashMap<String, Vec<DepartementCode>>,
+    common_words: HashSet<String>,
+}
+
+impl PlaceFinder {
+    pub fn new(
+        knowledge: &Knowledge,
+        slang: &Slang,
+        common_words: &HashSet<String>,
+    ) -> PlaceFinder {
+        // Names are read the way messages are: "seine st denis" is "seine saint denis".
+        let fold_phrase = |text: &str| normalize(text, slang).joined();
+        let mut names = HashMap::new();
+        let mut regions: HashMap<String, Vec<DepartementCode>> = HashMap::new();
+        for d in &knowledge.departements {
+            regions
+                .entry(fold_phrase(&d.region))
+                .or_default()
+                .push(d.code.clone());
+        }
+        for (area, codes) in &knowledge.region_aliases {
+            regions.insert(fold_phrase(area), codes.clone());
+        }
+        for (name, codes) in regions {
+            names.insert(name, Name::Area(codes));
+        }
+        // Départements last: their names win over a région of the same name (Guadeloupe).
+        for d in &knowledge.departements {
+            for written in std::iter::once(&d.name).chain(&d.aliases) {
+                let name = Name::Departement {
+                    code: d.code.clone(),
+                    common_word: d.common_word,
+                };
+                names.insert(fold_phrase(written), name);
+            }
+        }
+
+        let mut communes: HashMap<String, Vec<(DepartementCode, u32)>> = HashMap::new();
+        let mut postal: HashMap<String, Vec<(DepartementCode, u32)>> = HashMap::new();
+        let mut add = |name: String, code: &DepartementCode, population: u32| {
+            let entry = communes.entry(name).or_default();
+            match entry.iter_mut().find(|(c, _)| c == code) {
+                Some(existing) => existing.1 = existing.1.max(population),
+                None => entry.push((code.clone(), population)),
+            }
+        };
+        for c in &knowledge.communes {
+            let folded = fold_phrase(&c.name);
+            // "Le Havre" is also "au Havre": keep the name without its article
+            // for towns big enough that the bare name means them.
+            if let Some((article, rest)) = folded.split_once(' ') {
+                if ["le", "la", "les", "l"].contains(&article)
+                    && c.population >= 10_000
+                    && !common_words.contains(rest)
+                {
+                    add(rest.to_string(), &c.departement, c.population);
+                }
+            }
+            add(folded, &c.departement, c.population);
+            for p in &c.postal_codes {
+                let entry = postal.entry(p.clone()).or_default();
+                match entry.iter_mut().find(|(code, _)| code == &c.departement) {
+                    Some(existing) => existing.1 += c.population,
+                    None => entry.push((c.departement.clone(), c.population)),
+                }
+            }
+        }
+        for homonyms in communes.values_mut() {
+            homonyms.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        }
+        let postal = postal
+            .into_iter()
+            .map(|(code, mut deps)| {
+                deps.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                (code, deps.into_iter().map(|(d, _)| d).collect())
+            })
+            .collect();
+        PlaceFinder {
+            names,
+            communes,
+            postal,
+            common_words: common_words.clone(),
+        }
+    }
+
+    /// The place a message names, if any.
+    pub fn find(&self, words: &[String]) -> Option<PlaceReading> {
+        let mut sightings = Vec::new();
+        let mut i = 0;
+        while i < words.len() {
+            if let Some((sighting, used)) =
+                self.number_at(words, i).or_else(|| self.name_at(words, i))
+            {
+                sightings.push(sighting);
+                i += used;
+            } else {
+                i += 1;
+            }
+        }
+        reconcile(sightings)
+    }
+
+    fn number_at(&self, words: &[String], i: usize) -> Option<(Sighting, usize)> {
+        let word = words[i].as_str();
+        if !word.bytes().next()?.is_ascii_digit() {
+            return None;
+        }
+        let prev = i.checked_sub(1).map(|p| words[p].as_str());
+        let next = words.get(i + 1).map(String::as_str);
+        let is_number = |w: Option<&str>| w.is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()));
+        if next.is_some_and(|n| NUMBER_BLOCKERS.contains(&n))
+            || prev.is_some_and(|p| PHONE_CUES.contains(&p))
+        {
+            return None;
+        }
+        // Pairs of digits in a row are a phone number ("01 48 06 42 41").
+        if is_number(prev) || is_number(next) {
+            if word == "9" && next == Some("3") && prev.is_some_and(|p| CODE_CUES.contains(&p)) {
+                let code = DepartementCode::parse("93")?;
+                return Some((certain(4, code, "9 3", "code"), 2));
+            }
+            return None;
+        }
+        if word.len() == 5 && word.bytes().all(|b| b.is_ascii_digit()) {
+            let codes = self.postal.get(word)?.clone();
+            let certain = codes.len() == 1;
+            let sighting = Sighting {
+                strength: 5,
+                codes,
+                certain,
+                text: word.to_string(),
+                rule: "postal code",
+            };
+            return Some((sighting, 1));
+        }
+        let code = match word.len() {
+            1 if prev.is_some_and(|p| ["departement", "dep", "dept", "dpt"].contains(&p)) => {
+                DepartementCode::parse(&format!("0{word}"))
+            }
+            2 | 3 => DepartementCode::parse(word),
+            _ => None,
+        }?;
+        let cues = if ["15", "17", "18"].contains(&code.as_str()) {
+            STRICT_CODE_CUES
+        } else {
+            CODE_CUES
+        };
+        let alone = words
+            .iter()
+            .enumerate()
+            .all(|(j, w)| j == i || CODE_ONLY_FILLER.contains(&w.as_str()));
+        if prev.is_some_and(|p| cues.contains(&p)) || alone {
+            return Some((certain(4, code, word, "code"), 1));
+        }
+        None
+    }
+
+    fn name_at(&self, words: &[String], i: usize) -> Option<(Sighting, usize)> {
+        let prev = i.checked_sub(1).map(|p| words[p].as_str());
+        let longest = MAX_NAME_WORDS.min(words.len() - i);
+        for n in (1..=longest).rev() {
+            let phrase = words[i..i + n].join(" ");
+            if let Some(name) = self.names.get(&phrase) {
+                match name {
+                    Name::Departement { code, common_word } => {
+                        let next = words.get(i + n).map(String::as_str);
+                        let introduced = prev.is_some_and(|p| ARTICLES.contains(&p))
+                            || ARTICLES.contains(&words[i].as_str());
+                        if !common_word
+                            || (introduced && !next.is_some_and(|w| OF_WORDS.contains(&w)))
+                        {
+                            return Some((
+                                certain(4, code.clone(), &phrase, "département name"),
+                                n,
+                            ));
+                        }
+                    }
+                    Name::Area(codes) => {
+                        let sighting = Sighting {
+                            strength: 1,
+                            codes: codes.clone(),
+                            certain: codes.len() == 1,
+                            text: phrase,
+                            rule: "région",
+                        };
+                        return Some((sighting, n));
+                    }
+                }
+            }
+            if let Some(homonyms) = self.communes.get(&phrase) {
+                if let Some(sighting) = self.commune(&phrase, n, homonyms, prev) {
+                    return Some((sighting, n));
+                }
+            }
+        }
+        None
+    }
+
+    fn commune(
+        &self,
+        phrase: &str,
+        words: usize,
+        homonyms: &[(DepartementCode, u32)],
+        prev: Option<&str>,
+    ) -> Option<Sighting> {
+        let biggest = homonyms.first()?.1;
+        let common = phrase.split(' ').all(|w| self.common_words.contains(w));
+        let strong_cue = prev.is_some_and(|p| STRONG_CUES.contains(&p));
+        let weak_cue = prev.is_some_and(|p| WEAK_CUES.contains(&p));
+        let accepted = if common {
+            (strong_cue || weak_cue) && biggest >= BIG_CITY
+        } else {
+            biggest >= BIG_CITY
+                || (strong_cue && (biggest >= VILLAGE || words > 1))
+                || (weak_cue && biggest >= TOWN)
+        };
+        if !accepted {
+            return None;
+        }
+        let second = homonyms.get(1).map_or(0, |h| h.1);
+        let obvious = homonyms.len() == 1
+            || (biggest >= BIG_CITY && biggest >= second.saturating_mul(OBVIOUS_RATIO));
+        let codes: Vec<DepartementCode> = if obvious {
+            vec![homonyms[0].0.clone()]
+        } else {
+            homonyms
+                .iter()
+                .take(MAX_CANDIDATES)
+                .map(|(c, _)| c.clone())
+                .collect()
+        };
+        Some(Sighting {
+            strength: if obvious { 3 } else { 2 },
+            certain: obvious,
+            codes,
+            text: phrase.to_string(),
+            rule: "commune",
+        })
+    }
+}
+
+fn certain(strength: u8, code: DepartementCode, text: &str, rule: &'static str) -> Sighting {
+    Sighting {
+        strength,
+        codes: vec![code],
+        certain: true,
+        text: text.to_string(),
+        rule,
+    }
+}
+
+/// Takes the strongest reading, narrowed by the others where they agree
+/// ("Saint-Denis, à la Réunion" is 974).
+fn reconcile(mut sightings: Vec<Sighting>) -> Option<PlaceReading> {
+    // Stable sort: among equals, the first mentioned leads.
+    sightings.sort_by(|a, b| b.strength.cmp(&a.strength));
+    let mut best = sightings.first()?.clone();
+    if !best.certain {
+        for other in &sightings[1..] {
+            let others: BTreeSet<&DepartementCode> = other.codes.iter().collect();
+            let narrowed: Vec<DepartementCode> = best
+                .codes
+                .iter()
+                .filter(|c| others.contains(c))
+                .cloned()
+                .collect();
+            if !narrowed.is_empty() {
+                best.certain = narrowed.len() == 1;
+                best.codes = narrowed;
+            }
+        }
+    }
+    Some(if best.certain {
+        PlaceReading {
+            department: best.codes.first().cloned(),
+            candidates: Vec::new(),
+            text: best.text,
+            rule: best.rule,
+        }
+    } else {
+        PlaceReading {
+            department: None,
+            candidates: best.codes,
+            text: best.text,
+            rule: best.rule,
+        }
+    })
+}

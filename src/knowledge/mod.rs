@@ -1,0 +1,618 @@
+//! The knowledge base: the TOML and TSV files under `knowledge/` that a
+//! coordinator reads and edits (themes, resources, départements, places,
+//! slang, danger signals, audience cues), loaded and checked as a whole.
+//!
+//! Loading reports every problem at once, each with its file, its key and
+//! what would be valid, so one run of `promeneur-bot check` lists them all.
+//! Nothing here matches messages: that is `classify`'s job.
+
+mod departement;
+mod resource;
+
+pub use departement::{Commune, Departement, DepartementCode};
+pub use resource::{
+    Availability, Channel, ChannelKind, OpeningSpan, Resource, ResourceAudience, WeeklyHours,
+};
+
+use crate::classify::pattern::Pattern;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The theme ids every later part of the bot routes on: a stable interface.
+pub const REQUIRED_THEMES: [&str; 9] = [
+    "orientation",
+    "harcelement",
+    "sexualite",
+    "fake-news",
+    "radicalisation",
+    "sante-mentale",
+    "addictions",
+    "famille",
+    "droits",
+];
+
+/// Fewer examples than this and a theme is too thin to be recognised.
+pub const MIN_EXAMPLES_PER_THEME: usize = 30;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ThemeId(pub String);
+
+impl ThemeId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ThemeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ResourceId(pub String);
+
+impl fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One thing wrong in the knowledge base or the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    /// Where in the file: a TOML key path (`resource[3].hours[0]`) or a line.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.file.display(), self.key, self.message)
+        }
+    }
+}
+
+/// Problems found in one file, gathered before they are reported together.
+#[derive(Debug)]
+pub struct Problems {
+    file: PathBuf,
+    found: Vec<Problem>,
+}
+
+impl Problems {
+    pub fn new(file: impl Into<PathBuf>) -> Problems {
+        Problems {
+            file: file.into(),
+            found: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.found.push(Problem {
+            file: self.file.clone(),
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.found.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.found.is_empty()
+    }
+
+    pub fn into_vec(self) -> Vec<Problem> {
+        self.found
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{}", list_problems(.problems))]
+pub struct KnowledgeError {
+    pub problems: Vec<Problem>,
+}
+
+pub fn list_problems(problems: &[Problem]) -> String {
+    let mut text = format!("{} problem(s) found:", problems.len());
+    for problem in problems {
+        text.push_str("\n  - ");
+        text.push_str(&problem.to_string());
+    }
+    text
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Theme {
+    pub id: ThemeId,
+    /// Shown to people in the short choice list when the theme is unclear.
+    pub label: String,
+    pub description: String,
+    /// Most useful first.
+    pub resources: Vec<ResourceId>,
+    pub keywords: Vec<String>,
+    pub examples: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThemeFile {
+    id: String,
+    label: String,
+    description: String,
+    resources: Vec<String>,
+    keywords: Vec<String>,
+    examples: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OffTopicFile {
+    examples: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlangFile {
+    /// Written form → the plain words it stands for.
+    words: BTreeMap<String, String>,
+}
+
+/// A kind of danger, the lines to give at once, and how it is said.
+#[derive(Debug, Clone)]
+pub struct DangerSignal {
+    pub id: String,
+    pub label: String,
+    /// Resource ids, in the order they are shown.
+    pub lines: Vec<ResourceId>,
+    pub patterns: Vec<Pattern>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DangerFile {
+    signal: Vec<DangerEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DangerEntry {
+    id: String,
+    label: String,
+    lines: Vec<String>,
+    patterns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AudienceFile {
+    /// Patterns that show a parent (or another adult in charge) is writing.
+    parent: Vec<String>,
+}
+
+/// Everything under `knowledge/`, checked.
+#[derive(Debug, Clone)]
+pub struct Knowledge {
+    pub themes: Vec<Theme>,
+    /// Messages that say nothing routable: the matcher learns "no theme" from them.
+    pub off_topic: Vec<String>,
+    pub resources: Vec<Resource>,
+    pub departements: Vec<Departement>,
+    /// Areas people name that are not a département ("paca", "alsace"),
+    /// with the départements they cover.
+    pub region_aliases: Vec<(String, Vec<DepartementCode>)>,
+    pub communes: Vec<Commune>,
+    /// `(written form, plain words)`.
+    pub slang: Vec<(String, String)>,
+    pub danger: Vec<DangerSignal>,
+    pub parent_cues: Vec<Pattern>,
+}
+
+impl Knowledge {
+    /// Loads and checks the knowledge base in `dir`, reporting every problem.
+    pub fn load(dir: &Path) -> Result<Knowledge, KnowledgeError> {
+        let mut all = Vec::new();
+        let problems_for = |name: &str| Problems::new(dir.join(name));
+
+        let mut theme_problems = problems_for("themes");
+        let theme_files = read_theme_files(&dir.join("themes"), &mut theme_problems);
+        all.extend(theme_problems.into_vec());
+        let known_themes: Vec<ThemeId> = theme_files
+            .iter()
+            .map(|(_, f)| ThemeId(f.id.clone()))
+            .collect();
+
+        let mut p = problems_for("resources.toml");
+        let resources: Vec<Resource> =
+            read_toml::<resource::ResourceFile>(&dir.join("resources.toml"), &mut p)
+                .map(|file| {
+                    file.resource
+                        .into_iter()
+                        .enumerate()
+                        .filter_map(|(i, entry)| {
+                            resource::validate_resource(entry, i, &known_themes, &mut p)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+        let mut ids = BTreeSet::new();
+        for (i, r) in resources.iter().enumerate() {
+            if !ids.insert(r.id.clone()) {
+                p.push(
+                    format!("resource[{i}].id"),
+                    format!("`{}` is listed twice", r.id),
+                );
+            }
+        }
+        all.extend(p.into_vec());
+        let known_resources: Vec<ResourceId> = resources.iter().map(|r| r.id.clone()).collect();
+
+        let mut themes = Vec::new();
+        for (path, file) in theme_files {
+            let mut p = Problems::new(path.clone());
+            if let Some(theme) = validate_theme(file, &path, &known_resources, &mut p) {
+                themes.push(theme);
+            }
+            all.extend(p.into_vec());
+        }
+        let mut p = problems_for("themes");
+        for required in REQUIRED_THEMES {
+            if !themes.iter().any(|t| t.id.0 == required) {
+                p.push(
+                    format!("{required}.toml"),
+                    format!(
+                        "the theme `{required}` is missing: the bot routes on the nine themes {}",
+                        REQUIRED_THEMES.join(", ")
+                    ),
+                );
+            }
+        }
+        all.extend(p.into_vec());
+
+        let mut p = problems_for("off-topic.toml");
+        let off_topic = read_toml::<OffTopicFile>(&dir.join("off-topic.toml"), &mut p)
+            .map(|f| f.examples)
+            .unwrap_or_default();
+        if off_topic.is_empty() && p.is_empty() {
+            p.push(
+                "examples",
+                "give messages that say nothing routable (\"salut\", \"mdr\")",
+            );
+        }
+        all.extend(p.into_vec());
+
+        let mut p = problems_for("departements.toml");
+        let departements = read_toml(&dir.join("departements.toml"), &mut p)
+            .map(|file| departement::validate_departements(file, &mut p))
+            .unwrap_or_default();
+        all.extend(p.into_vec());
+
+        let mut p = problems_for("regions.toml");
+        let region_aliases = read_toml(&dir.join("regions.toml"), &mut p)
+            .map(|file| departement::validate_regions(file, &mut p))
+            .unwrap_or_default();
+        all.extend(p.into_vec());
+
+        let mut p = problems_for("places.tsv");
+        let communes = match std::fs::read_to_string(dir.join("places.tsv")) {
+            Ok(text) => departement::parse_places(&text, &mut p),
+            Err(e) => {
+                p.push("", format!("cannot read the file: {e} (regenerate it with `node scripts/build-places.mjs`)"));
+                Vec::new()
+            }
+        };
+        all.extend(p.into_vec());
+
+        let mut p = problems_for("slang.toml");
+        let slang = read_toml::<SlangFile>(&dir.join("slang.toml"), &mut p)
+            .map(|f| validate_slang(f, &mut p))
+            .unwrap_or_default();
+        all.extend(p.into_vec());
+
+        let mut p = problems_for("danger.toml");
+        let danger = read_toml::<DangerFile>(&dir.join("danger.toml"), &mut p)
+            .map(|f| validate_danger(f, &known_resources, &mut p))
+            .unwrap_or_default();
+        all.extend(p.into_vec());
+
+        let mut p = problems_for("audience.toml");
+        let parent_cues = read_toml::<AudienceFile>(&dir.join("audience.toml"), &mut p)
+            .map(|f| compile_patterns(&f.parent, "parent", &mut p))
+            .unwrap_or_default();
+        all.extend(p.into_vec());
+
+        if !all.is_empty() {
+            return Err(KnowledgeError { problems: all });
+        }
+        Ok(Knowledge {
+            themes,
+            off_topic,
+            resources,
+            departements,
+            region_aliases,
+            communes,
+            slang,
+            danger,
+            parent_cues,
+        })
+    }
+
+    pub fn theme(&self, id: &str) -> Option<&Theme> {
+        self.themes.iter().find(|t| t.id.0 == id)
+    }
+
+    pub fn resource(&self, id: &ResourceId) -> Option<&Resource> {
+        self.resources.iter().find(|r| &r.id == id)
+    }
+
+    pub fn departement(&self, code: &DepartementCode) -> Option<&Departement> {
+        self.departements.iter().find(|d| &d.code == code)
+    }
+}
+
+/// Reads and parses one TOML file; a problem (with the parser's line and
+/// column) and `None` when it cannot.
+pub fn read_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    problems: &mut Problems,
+) -> Option<T> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            problems.push("", format!("cannot read the file: {e}"));
+            return None;
+        }
+    };
+    match toml::from_str(&text) {
+        Ok(value) => Some(value),
+        Err(e) => {
+            problems.push("", e.to_string().trim_end().to_string());
+            None
+        }
+    }
+}
+
+fn read_theme_files(dir: &Path, problems: &mut Problems) -> Vec<(PathBuf, ThemeFile)> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            problems.push("", format!("cannot read the folder: {e}"));
+            return Vec::new();
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let mut files = Vec::new();
+    for path in paths {
+        let mut p = Problems::new(path.clone());
+        if let Some(file) = read_toml::<ThemeFile>(&path, &mut p) {
+            files.push((path, file));
+        }
+        problems.found.extend(p.into_vec());
+    }
+    files
+}
+
+fn validate_theme(
+    file: ThemeFile,
+    path: &Path,
+    known_resources: &[ResourceId],
+    p: &mut Problems,
+) -> Option<Theme> {
+    let before = p.len();
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    if !is_valid_id(&file.id) {
+        p.push(
+            "id",
+            format!(
+                "`{}` is not a valid id: use lower-case letters, digits and hyphens",
+                file.id
+            ),
+        );
+    } else if file.id != stem {
+        p.push(
+            "id",
+            format!(
+                "`{}` must be the file's name: rename the file to {}.toml or the id to `{stem}`",
+                file.id, file.id
+            ),
+        );
+    }
+    for (key, value) in [("label", &file.label), ("description", &file.description)] {
+        if value.trim().is_empty() {
+            p.push(key, "must not be empty");
+        }
+    }
+    if file.keywords.iter().all(|k| k.trim().is_empty()) {
+        p.push("keywords", "give the words that point to this theme");
+    }
+    if file.examples.len() < MIN_EXAMPLES_PER_THEME {
+        p.push(
+            "examples",
+            format!(
+                "{} examples: give at least {MIN_EXAMPLES_PER_THEME} messages as people type them",
+                file.examples.len()
+            ),
+        );
+    }
+    let mut resources = Vec::new();
+    for (i, id) in file.resources.iter().enumerate() {
+        let id = ResourceId(id.clone());
+        if known_resources.contains(&id) {
+            resources.push(id);
+        } else {
+            p.push(
+                format!("resources[{i}]"),
+                format!("`{id}` is not a resource id of resources.toml"),
+            );
+        }
+    }
+    (p.len() == before).then(|| Theme {
+        id: ThemeId(file.id),
+        label: file.label,
+        description: file.description,
+        resources,
+        keywords: file.keywords,
+        examples: file.examples,
+    })
+}
+
+fn validate_slang(file: SlangFile, p: &mut Problems) -> Vec<(String, String)> {
+    let mut words = Vec::new();
+    for (from, to) in file.words {
+        let folded = crate::text::fold_word(&from);
+        if folded.as_deref() != Some(from.as_str()) {
+            // Keys are matched after folding: an accented key would replace
+            // the plain word it folds to ("jé" would rewrite every "je").
+            p.push(
+                format!("words.\"{from}\""),
+                match folded {
+                    Some(f) => format!("write the key as one word without accents or capitals: it is read as `{f}`"),
+                    None => "the key has no letters".to_string(),
+                },
+            );
+        } else if crate::text::split_folded(&to).next().is_none() {
+            p.push(
+                format!("words.{from}"),
+                "give the plain words it stands for",
+            );
+        } else {
+            words.push((from, to));
+        }
+    }
+    words
+}
+
+fn validate_danger(
+    file: DangerFile,
+    known_resources: &[ResourceId],
+    p: &mut Problems,
+) -> Vec<DangerSignal> {
+    let mut signals = Vec::new();
+    let mut ids = BTreeSet::new();
+    for (i, entry) in file.signal.into_iter().enumerate() {
+        let key = format!("signal[{i}]");
+        if !is_valid_id(&entry.id) || !ids.insert(entry.id.clone()) {
+            p.push(
+                format!("{key}.id"),
+                format!(
+                    "`{}` must be a unique id of lower-case letters, digits and hyphens",
+                    entry.id
+                ),
+            );
+        }
+        if entry.lines.is_empty() {
+            p.push(
+                format!("{key}.lines"),
+                "give the emergency lines to show for this danger",
+            );
+        }
+        let mut lines = Vec::new();
+        for (j, line) in entry.lines.iter().enumerate() {
+            let id = ResourceId(line.clone());
+            if known_resources.contains(&id) {
+                lines.push(id);
+            } else {
+                p.push(
+                    format!("{key}.lines[{j}]"),
+                    format!("`{line}` is not a resource id of resources.toml"),
+                );
+            }
+        }
+        let patterns = compile_patterns(&entry.patterns, &format!("{key}.patterns"), p);
+        signals.push(DangerSignal {
+            id: entry.id,
+            label: entry.label,
+            lines,
+            patterns,
+        });
+    }
+    signals
+}
+
+fn compile_patterns(sources: &[String], key: &str, p: &mut Problems) -> Vec<Pattern> {
+    if sources.is_empty() {
+        p.push(key, "give at least one pattern");
+    }
+    sources
+        .iter()
+        .enumerate()
+        .filter_map(|(i, source)| match Pattern::parse(source) {
+            Ok(pattern) => Some(pattern),
+            Err(why) => {
+                p.push(format!("{key}[{i}]"), format!("`{source}`: {why}"));
+                None
+            }
+        })
+        .collect()
+}
+
+fn known_theme_ids(ids: &[String], known: &[ThemeId], key: &str, p: &mut Problems) -> Vec<ThemeId> {
+    let mut themes = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let id = ThemeId(id.clone());
+        if known.contains(&id) {
+            themes.push(id);
+        } else {
+            let names: Vec<&str> = known.iter().map(ThemeId::as_str).collect();
+            p.push(
+                format!("{key}[{i}]"),
+                format!("`{id}` is not a theme (known: {})", names.join(", ")),
+            );
+        }
+    }
+    themes
+}
+
+/// Ids are lower-case ASCII letters, digits and single hyphens.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        assert!(is_valid_id("fake-news"));
+        assert!(is_valid_id("3114"));
+        assert!(!is_valid_id("Fake News"));
+        assert!(!is_valid_id("-x"));
+        assert!(!is_valid_id(""));
+    }
+
+    #[test]
+    fn problems_name_file_and_key() {
+        let problem = Problem {
+            file: PathBuf::from("knowledge/resources.toml"),
+            key: "resource[2].hours[0]".into(),
+            message: "bad".into(),
+        };
+        assert_eq!(
+            problem.to_string(),
+            "knowledge/resources.toml: resource[2].hours[0]: bad"
+        );
+    }
+}
