@@ -48,10 +48,13 @@ impl Slang {
     }
 }
 
-/// A message as the readers see it: folded words, in order.
+/// A message as the readers see it: folded words, in order, each with the
+/// number of the sentence it stands in (sentences end at `.`, `!`, `?`, `;`,
+/// `…` and line breaks), so that a pattern never reads across two sentences.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Normalized {
     pub words: Vec<String>,
+    pub sentences: Vec<u32>,
 }
 
 impl Normalized {
@@ -68,14 +71,21 @@ impl Normalized {
 /// Normalises a message: fold, split, shorten letter runs, expand slang.
 pub fn normalize(text: &str, slang: &Slang) -> Normalized {
     let text = truncate(text, MAX_MESSAGE_BYTES);
-    let mut words = Vec::new();
-    for word in split_folded(text) {
-        match slang.expand(&word) {
-            Some(expansion) => words.extend(expansion.iter().cloned()),
-            None => words.push(word),
+    let mut message = Normalized::default();
+    for (sentence, part) in text.split(is_sentence_end).enumerate() {
+        for word in split_folded(part) {
+            match slang.expand(&word) {
+                Some(expansion) => message.words.extend(expansion.iter().cloned()),
+                None => message.words.push(word),
+            }
+            message.sentences.resize(message.words.len(), sentence as u32);
         }
     }
-    Normalized { words }
+    message
+}
+
+fn is_sentence_end(c: char) -> bool {
+    matches!(c, '.' | '!' | '?' | ';' | '…' | '\n' | '\r')
 }
 
 /// Cuts `text` to at most `max` bytes, on a character boundary.
@@ -269,6 +279,13 @@ mod tests {
             ["je", "sais", "pas", "j", "ai", "peur"]
         );
         assert_eq!(words("CHUI perdu"), ["je", "suis", "perdu"]);
+    }
+
+    #[test]
+    fn numbers_sentences() {
+        let message = normalize("jsp. chui là!! ok", &Slang::new([("jsp", "je sais pas"), ("chui", "je suis")]));
+        assert_eq!(message.words, ["je", "sais", "pas", "je", "suis", "la", "ok"]);
+        assert_eq!(message.sentences, [0, 0, 0, 1, 1, 1, 3]);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 use super::pattern::PatternSet;
 use crate::knowledge::{DangerSignal, ResourceId};
+use crate::text::Normalized;
 use serde::Serialize;
 
 /// One danger signal found in a message.
@@ -41,9 +42,9 @@ impl DangerDetector {
     }
 
     /// Every signal the words carry, once each, in the order of the knowledge base.
-    pub fn detect(&self, words: &[String]) -> Vec<DangerHit> {
+    pub fn detect(&self, message: &Normalized) -> Vec<DangerHit> {
         let mut hits: Vec<DangerHit> = Vec::new();
-        for found in self.patterns.matches(words) {
+        for found in self.patterns.matches(message) {
             let signal = &self.signals[*found.value];
             if hits.iter().any(|h| h.signal == signal.id) {
                 continue;

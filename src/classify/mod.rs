@@ -164,8 +164,8 @@ impl Classifier {
     fn read(&self, text: &str, explain: bool) -> (Classification, Option<Explanation>) {
         let message = normalize(text, &self.slang);
         let theme = self.themes.match_theme(&message);
-        let danger = self.danger.detect(&message.words);
-        let parent_cue = self.parent.matches(&message.words).into_iter().next();
+        let danger = self.danger.detect(&message);
+        let parent_cue = self.parent.matches(&message).into_iter().next();
         let place = self.places.find(&message.words);
         let (department, department_candidates) = match &place {
             Some(reading) => (reading.department.clone(), reading.candidates.clone()),
@@ -196,7 +196,7 @@ impl Classifier {
     /// The danger signals a message carries, for callers that need which
     /// lines to show, not only whether it is urgent.
     pub fn danger(&self, text: &str) -> Vec<DangerHit> {
-        self.danger.detect(&normalize(text, &self.slang).words)
+        self.danger.detect(&normalize(text, &self.slang))
     }
 }
 

@@ -15,7 +15,7 @@
 //! their meaning. This module only matches: what a match means is decided by
 //! the danger and audience readers.
 
-use crate::text::{edit_distance_within, split_folded};
+use crate::text::{edit_distance_within, split_folded, Normalized};
 use std::collections::HashMap;
 
 /// Words allowed between two pattern words when nothing is said.
@@ -161,12 +161,20 @@ impl<T> PatternSet<T> {
         self.patterns.is_empty()
     }
 
-    /// Every pattern that matches `words`, at most once each, in set order.
-    pub fn matches<'a>(&'a self, words: &[String]) -> Vec<PatternMatch<'a, T>> {
+    /// Every pattern that matches within one sentence of the message, at
+    /// most once each, in set order.
+    pub fn matches<'a>(&'a self, message: &Normalized) -> Vec<PatternMatch<'a, T>> {
+        let words = &message.words;
         let hits = self.form_hits(words);
         let mut found = Vec::new();
         for (index, (pattern, value)) in self.patterns.iter().enumerate() {
-            if let Some(positions) = self.find(index, pattern, &hits) {
+            let search = Search {
+                pattern,
+                slots: &self.slot_forms[index],
+                hits: &hits,
+                sentences: &message.sentences,
+            };
+            if let Some(positions) = search.first() {
                 found.push(PatternMatch {
                     value,
                     pattern: pattern.source(),
@@ -204,19 +212,52 @@ impl<T> PatternSet<T> {
         }
         hits
     }
+}
 
-    fn find(&self, index: usize, pattern: &Pattern, hits: &[Vec<usize>]) -> Option<Vec<usize>> {
-        let slots = &self.slot_forms[index];
-        let mut chosen = Vec::with_capacity(slots.len());
-        let starts = positions_of(&slots[0], hits);
-        for start in starts {
+/// Placing one pattern's slots on the words of one message.
+struct Search<'s> {
+    pattern: &'s Pattern,
+    /// For each slot, the ids of its forms.
+    slots: &'s [Vec<usize>],
+    /// For each form, the positions of the words it matches.
+    hits: &'s [Vec<usize>],
+    sentences: &'s [u32],
+}
+
+impl Search<'_> {
+    /// The first placement, trying each start in order.
+    fn first(&self) -> Option<Vec<usize>> {
+        let mut chosen = Vec::with_capacity(self.slots.len());
+        for start in positions_of(&self.slots[0], self.hits) {
             chosen.clear();
             chosen.push(start);
-            if extend(pattern, slots, hits, &mut chosen) {
+            if self.extend(&mut chosen) {
                 return Some(chosen);
             }
         }
         None
+    }
+
+    /// Depth-first: place the next slot within its gap after the last placed
+    /// one, in the same sentence.
+    fn extend(&self, chosen: &mut Vec<usize>) -> bool {
+        let next = chosen.len();
+        if next == self.slots.len() {
+            return true;
+        }
+        let last = *chosen.last().expect("the first slot is placed before extending");
+        let max_gap = self.pattern.slots[next].gap_before;
+        for position in positions_of(&self.slots[next], self.hits) {
+            if position <= last || position > last + 1 + max_gap || self.sentences[position] != self.sentences[last] {
+                continue;
+            }
+            chosen.push(position);
+            if self.extend(chosen) {
+                return true;
+            }
+            chosen.pop();
+        }
+        false
     }
 }
 
@@ -228,34 +269,6 @@ fn positions_of(form_ids: &[usize], hits: &[Vec<usize>]) -> Vec<usize> {
     positions.sort_unstable();
     positions.dedup();
     positions
-}
-
-/// Depth-first: place the next slot within its gap after the last placed one.
-fn extend(
-    pattern: &Pattern,
-    slots: &[Vec<usize>],
-    hits: &[Vec<usize>],
-    chosen: &mut Vec<usize>,
-) -> bool {
-    let next = chosen.len();
-    if next == slots.len() {
-        return true;
-    }
-    let last = *chosen
-        .last()
-        .expect("the first slot is placed before extending");
-    let max_gap = pattern.slots[next].gap_before;
-    for position in positions_of(&slots[next], hits) {
-        if position <= last || position > last + 1 + max_gap {
-            continue;
-        }
-        chosen.push(position);
-        if extend(pattern, slots, hits, chosen) {
-            return true;
-        }
-        chosen.pop();
-    }
-    false
 }
 
 #[cfg(test)]
@@ -274,8 +287,10 @@ mod tests {
     }
 
     fn matched(set: &PatternSet<usize>, text: &str) -> Vec<usize> {
-        let words = normalize(text, &Slang::default()).words;
-        set.matches(&words).into_iter().map(|m| *m.value).collect()
+        set.matches(&normalize(text, &Slang::default()))
+            .into_iter()
+            .map(|m| *m.value)
+            .collect()
     }
 
     #[test]
@@ -285,6 +300,13 @@ mod tests {
         assert_eq!(matched(&s, "je veux vraiment mourir"), [0]);
         assert!(matched(&s, "je veux pas du tout mourir").is_empty());
         assert!(matched(&s, "mourir je veux").is_empty());
+    }
+
+    #[test]
+    fn never_across_sentences() {
+        let s = set(&["sais pas ou je suis"]);
+        assert_eq!(matched(&s, "je sais pas ou je suis, aidez moi"), [0]);
+        assert!(matched(&s, "je sais pas ou. je suis en 1ere").is_empty());
     }
 
     #[test]
@@ -309,8 +331,7 @@ mod tests {
     #[test]
     fn reports_the_words_it_covered() {
         let s = set(&["mon|ma fils|fille"]);
-        let words = normalize("Bonjour, ma fille de 14 ans", &Slang::default()).words;
-        let found = s.matches(&words);
+        let found = s.matches(&normalize("Bonjour, ma fille de 14 ans", &Slang::default()));
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].words, ["ma", "fille"]);
         assert_eq!(found[0].pattern, "mon|ma fils|fille");

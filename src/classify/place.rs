@@ -131,6 +131,7 @@ const NUMBER_BLOCKERS: &[&str] = &[
     "octobre",
     "novembre",
     "decembre",
+    "mois",
     "personnes",
     "eleves",
     "followers",
@@ -162,22 +163,15 @@ const PHONE_CUES: &[&str] = &[
     "contacte",
 ];
 /// Articles and prepositions that let a common-word name be a place ("dans le Cher").
-const ARTICLES: &[&str] = &[
-    "le",
-    "la",
-    "l",
-    "les",
-    "dans",
-    "en",
-    "du",
-    "de",
-    "des",
-    "au",
-    "aux",
-    "departement",
-];
-/// Words after a common-word name that make it the word ("la somme de").
-const OF_WORDS: &[&str] = &["de", "d", "du", "des"];
+#[rustfmt::skip]
+const ARTICLES: &[&str] = &["le", "la", "l", "dans", "en", "du", "de", "au", "departement", "vers"];
+/// Plural articles, which make a place only after a preposition ("dans les
+/// Vosges", not "les paris sportifs").
+const PLURAL_ARTICLES: &[&str] = &["les", "des", "aux"];
+/// Words after a common-word name that make it the word ("la somme de",
+/// "paris sportifs", "paris en ligne").
+#[rustfmt::skip]
+const WORD_FOLLOWERS: &[&str] = &["de", "d", "du", "des", "sportif", "sportifs", "en", "sur", "truques", "gagnants", "perdus", "foot"];
 
 /// Where a message says it is, and how that was read.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -214,7 +208,8 @@ pub struct PlaceFinder {
     /// Folded commune name → (département, population), biggest first, one per département.
     communes: HashMap<String, Vec<(DepartementCode, u32)>>,
     postal: HashMap<String, Vec<DepartementCode>>,
-    common_words: HashSet<String>,
+        common_words: HashSet<String>,
+    place_words: HashSet<String>,
 }
 
 impl PlaceFinder {
@@ -294,7 +289,8 @@ impl PlaceFinder {
             names,
             communes,
             postal,
-            common_words: common_words.clone(),
+                        common_words: common_words.clone(),
+            place_words: knowledge.place_words.clone(),
         }
     }
 
@@ -323,9 +319,11 @@ impl PlaceFinder {
         let prev = i.checked_sub(1).map(|p| words[p].as_str());
         let next = words.get(i + 1).map(String::as_str);
         let is_number = |w: Option<&str>| w.is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()));
-        if next.is_some_and(|n| NUMBER_BLOCKERS.contains(&n))
-            || prev.is_some_and(|p| PHONE_CUES.contains(&p))
-        {
+        // "le 21 du mois", "le 14 de ce mois": a date.
+        let after_next = words.get(i + 2).map(String::as_str);
+        let dated = next.is_some_and(|n| ["du", "de", "d"].contains(&n))
+            && after_next.is_some_and(|w| NUMBER_BLOCKERS.contains(&w) || w == "ce");
+        if dated || next.is_some_and(|n| NUMBER_BLOCKERS.contains(&n)) || prev.is_some_and(|p| PHONE_CUES.contains(&p)) {
             return None;
         }
         // Pairs of digits in a row are a phone number ("01 48 06 42 41").
@@ -378,12 +376,7 @@ impl PlaceFinder {
             if let Some(name) = self.names.get(&phrase) {
                 match name {
                     Name::Departement { code, common_word } => {
-                        let next = words.get(i + n).map(String::as_str);
-                        let introduced = prev.is_some_and(|p| ARTICLES.contains(&p))
-                            || ARTICLES.contains(&words[i].as_str());
-                        if !common_word
-                            || (introduced && !next.is_some_and(|w| OF_WORDS.contains(&w)))
-                        {
+                        if !common_word || introduced_as_place(words, i, n) {
                             return Some((
                                 certain(4, code.clone(), &phrase, "département name"),
                                 n,
@@ -419,11 +412,17 @@ impl PlaceFinder {
         prev: Option<&str>,
     ) -> Option<Sighting> {
         let biggest = homonyms.first()?.1;
-        let common = phrase.split(' ').all(|w| self.common_words.contains(w));
+        let common = self.place_words.contains(phrase) || phrase.split(' ').all(|w| self.common_words.contains(w));
         let strong_cue = prev.is_some_and(|p| STRONG_CUES.contains(&p));
         let weak_cue = prev.is_some_and(|p| WEAK_CUES.contains(&p));
-        let accepted = if common {
-            (strong_cue || weak_cue) && biggest >= BIG_CITY
+        // "a" is also the verb ("il a eu"): a short name that is a word ("Eu",
+        // "Y", "Bar") needs a cue that can only introduce a place.
+        let short = phrase.len() < 4;
+        let place_cue = prev.is_some_and(|p| ["habite", "habites", "vis", "vit", "ville", "commune"].contains(&p));
+        let accepted = if common && short {
+            place_cue
+        } else if common {
+            (strong_cue && biggest >= TOWN) || (weak_cue && biggest >= BIG_CITY)
         } else {
             biggest >= BIG_CITY
                 || (strong_cue && (biggest >= VILLAGE || words > 1))
@@ -452,6 +451,20 @@ impl PlaceFinder {
             rule: "commune",
         })
     }
+}
+
+/// Whether a name that is also a word stands as a place here: after an
+/// article or preposition ("dans le Nord", "dans les Vosges"), and not
+/// followed by what makes it the word ("la somme de", "les paris sportifs").
+fn introduced_as_place(words: &[String], i: usize, n: usize) -> bool {
+    let at = |j: Option<usize>| j.and_then(|j| words.get(j)).map(String::as_str);
+    let prev = at(i.checked_sub(1));
+    let before_prev = at(i.checked_sub(2));
+    let next = at(Some(i + n));
+    let introduced = ARTICLES.contains(&words[i].as_str())
+        || prev.is_some_and(|p| ARTICLES.contains(&p))
+        || (prev.is_some_and(|p| PLURAL_ARTICLES.contains(&p)) && before_prev.is_some_and(|p| ARTICLES.contains(&p)));
+    introduced && !next.is_some_and(|w| WORD_FOLLOWERS.contains(&w))
 }
 
 fn certain(strength: u8, code: DepartementCode, text: &str, rule: &'static str) -> Sighting {

@@ -14,6 +14,7 @@
 use super::{ThemeEvidence, ThemeIndex, ThemeMatch, ThemeScore};
 use crate::knowledge::{Knowledge, ThemeId};
 use crate::text::{normalize, Normalized, Slang};
+use std::collections::HashMap;
 use tantivy::collector::TopDocs;
 use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
@@ -47,22 +48,75 @@ pub const FRENCH_STOP_WORDS: &[&str] = &[
     "veux", "veut", "dois", "doit", "faut", "fais", "dit", "dire", "mm", "the",
 ];
 
-/// How many of the best documents vote.
+/// How many of the best example documents vote.
 const VOTERS: usize = 40;
-/// A theme's score is its best documents' scores, each counting less.
+/// A theme's example vote is its best documents' scores, each counting less.
 const VOTE_WEIGHTS: [f32; 3] = [1.0, 0.5, 0.25];
-/// Keywords are curated: a keyword match weighs more than an example match.
-const KEYWORD_WEIGHT: f32 = 1.3;
-/// A typo match counts about as much as a rare word matched exactly.
-const FUZZY_BOOST: f32 = 2.5;
-/// Below this score, what matched is too thin to name a theme.
-const MIN_SCORE: f32 = 3.0;
-/// At this score and above, a theme with a clear lead is fully confident.
-const STRONG_SCORE: f32 = 12.0;
 /// Words shorter than this are not looked up with typo tolerance.
 const FUZZY_MIN_LEN: usize = 4;
 /// Long pastes are cut to this many distinct terms before querying.
 const MAX_QUERY_TERMS: usize = 64;
+
+/// A term spread over many themes ("fils", "ans", "mere" in parents'
+/// messages of every theme) says little; one concentrated on a theme says a
+/// lot. A term's weight is `floor + (1 - floor) × c²`, where `c` is the share
+/// of its documents that belong to its most frequent class (a theme, or
+/// off-topic).
+#[derive(Debug, Clone, Copy)]
+struct Tuning {
+    spread_floor: f32,
+    /// Keywords are curated: a keyword match weighs more than an example match.
+    keyword_weight: f32,
+    /// A typo match counts about as much as a rare word matched exactly.
+    fuzzy_boost: f32,
+    /// Weight of the nearest-examples vote in a theme's score.
+    vote_weight: f32,
+    /// Weight of the theme-profile score (one document per theme).
+    profile_weight: f32,
+    /// Below this score, what matched is too thin to name a theme.
+    min_score: f32,
+    /// At this score and above, a theme with a clear lead is fully confident.
+    strong_score: f32,
+    /// How much the off-topic class must lose by for a theme to be named.
+    off_topic_margin: f32,
+    /// Each keyword is repeated this many times in its theme's profile.
+    keyword_repeat: usize,
+}
+
+const TUNING: Tuning = Tuning {
+    spread_floor: 0.1,
+    keyword_weight: 1.3,
+    fuzzy_boost: 2.5,
+    vote_weight: 1.0,
+    profile_weight: 1.0,
+    min_score: 3.0,
+    strong_score: 12.0,
+    off_topic_margin: 1.0,
+    keyword_repeat: 2,
+};
+
+fn tuning() -> Tuning {
+    let mut t = TUNING;
+    if let Ok(spec) = std::env::var("PROMENEUR_THEME_TUNING") {
+        for pair in spec.split(',') {
+            let Some((k, v)) = pair.split_once('=') else { continue };
+            let v: f32 = v.parse().unwrap_or(0.0);
+            match k {
+                "floor" => t.spread_floor = v,
+                "kw" => t.keyword_weight = v,
+                "fuzzy" => t.fuzzy_boost = v,
+                "vote" => t.vote_weight = v,
+                "profile" => t.profile_weight = v,
+                "min" => t.min_score = v,
+                "strong" => t.strong_score = v,
+                "margin" => t.off_topic_margin = v,
+                "repeat" => t.keyword_repeat = v as usize,
+                _ => {}
+            }
+        }
+    }
+    t
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the theme index")]
@@ -81,16 +135,107 @@ struct DocMeta {
     text: String,
 }
 
-pub struct TantivyThemeIndex {
-    themes: Vec<ThemeId>,
-    docs: Vec<DocMeta>,
+/// What a message asks the corpora for: its stems with their weights, and
+/// the words unknown to the knowledge base, to look up with typo tolerance.
+struct MessageQuery {
+    stems: Vec<(String, f32)>,
+    fuzzy: Vec<String>,
+}
+
+/// One in-memory tantivy index over normalised texts, each with a reference.
+struct Corpus {
     searcher: Searcher,
     /// The `doc_ref` fast field of each segment, indexed by segment ordinal.
     doc_refs: Vec<Column<u64>>,
     stem_field: Field,
     word_field: Field,
+}
+
+impl Corpus {
+    fn build(texts: impl Iterator<Item = (String, u64)>) -> tantivy::Result<Corpus> {
+        let mut schema = Schema::builder();
+        let text_options = |tokenizer: &str, record: IndexRecordOption| {
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default().set_tokenizer(tokenizer).set_index_option(record),
+            )
+        };
+        let stem_field = schema.add_text_field("stem", text_options("fr_stem", IndexRecordOption::WithFreqs));
+        let word_field = schema.add_text_field("word", text_options("fr_word", IndexRecordOption::Basic));
+        let doc_ref_field = schema.add_u64_field("doc_ref", FAST);
+        let index = Index::create_in_ram(schema.build());
+        index.tokenizers().register("fr_stem", analyzer(true));
+        index.tokenizers().register("fr_word", analyzer(false));
+        // One thread and one commit: the index is a single small segment.
+        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000)?;
+        for (text, doc_ref) in texts {
+            let mut doc = TantivyDocument::default();
+            doc.add_text(stem_field, &text);
+            doc.add_text(word_field, &text);
+            doc.add_u64(doc_ref_field, doc_ref);
+            writer.add_document(doc)?;
+        }
+        writer.commit()?;
+        let searcher = index.reader()?.searcher();
+        let doc_refs = searcher
+            .segment_readers()
+            .iter()
+            .map(|segment| segment.fast_fields().u64("doc_ref"))
+            .collect::<Result<_, _>>()?;
+        Ok(Corpus {
+            searcher,
+            doc_refs,
+            stem_field,
+            word_field,
+        })
+    }
+
+    fn knows_word(&self, word: &str) -> bool {
+        let term = Term::from_field_text(self.word_field, word);
+        self.searcher.doc_freq(&term).map(|n| n > 0).unwrap_or(false)
+    }
+
+    /// The best documents for the query, as `(score, doc_ref)`.
+    fn search(&self, query: &MessageQuery, fuzzy_boost: f32, limit: usize) -> tantivy::Result<Vec<(f32, usize)>> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (stem, weight) in &query.stems {
+            let term = TermQuery::new(Term::from_field_text(self.stem_field, stem), IndexRecordOption::WithFreqs);
+            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), *weight))));
+        }
+        for word in &query.fuzzy {
+            let distance = if word.chars().count() >= 9 { 2 } else { 1 };
+            let term = FuzzyTermQuery::new(Term::from_field_text(self.word_field, word), distance, true);
+            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), fuzzy_boost))));
+        }
+        if clauses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let top = self
+            .searcher
+            .search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit).order_by_score())?;
+        Ok(top
+            .into_iter()
+            .filter_map(|(score, address)| {
+                let column = self.doc_refs.get(address.segment_ord as usize)?;
+                Some((score, column.first(address.doc_id)? as usize))
+            })
+            .collect())
+    }
+}
+
+pub struct TantivyThemeIndex {
+    themes: Vec<ThemeId>,
+    docs: Vec<DocMeta>,
+    /// Every keyword and example, one document each: the nearest ones vote.
+    examples: Corpus,
+    /// One document per theme (its keywords and examples) and one for
+    /// off-topic: BM25 over so few documents rewards the terms that tell
+    /// themes apart.
+    profiles: Corpus,
     stem_analyzer: TextAnalyzer,
     word_analyzer: TextAnalyzer,
+    /// How much each stem says about one theme (see [`Tuning::spread_floor`]).
+    term_weights: HashMap<String, f32>,
+    tuning: Tuning,
 }
 
 fn analyzer(stem: bool) -> TextAnalyzer {
@@ -98,9 +243,7 @@ fn analyzer(stem: bool) -> TextAnalyzer {
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .filter(StopWordFilter::remove(
-            FRENCH_STOP_WORDS.iter().map(|w| w.to_string()),
-        ));
+        .filter(StopWordFilter::remove(FRENCH_STOP_WORDS.iter().map(|w| w.to_string())));
     if stem {
         builder.filter(Stemmer::new(Language::French)).build()
     } else {
@@ -121,34 +264,9 @@ fn analyse(analyzer: &TextAnalyzer, text: &str) -> Vec<String> {
 }
 
 impl TantivyThemeIndex {
-    pub fn build(
-        knowledge: &Knowledge,
-        slang: &Slang,
-    ) -> Result<TantivyThemeIndex, ThemeIndexError> {
-        let mut schema = Schema::builder();
-        let text_options = |tokenizer: &str, record: IndexRecordOption| {
-            TextOptions::default().set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(tokenizer)
-                    .set_index_option(record),
-            )
-        };
-        let stem_field = schema.add_text_field(
-            "stem",
-            text_options("fr_stem", IndexRecordOption::WithFreqs),
-        );
-        let word_field =
-            schema.add_text_field("word", text_options("fr_word", IndexRecordOption::Basic));
-        let doc_ref_field = schema.add_u64_field("doc_ref", FAST);
-        let index = Index::create_in_ram(schema.build());
+    pub fn build(knowledge: &Knowledge, slang: &Slang) -> Result<TantivyThemeIndex, ThemeIndexError> {
+        let tuning = tuning();
         let (stem_analyzer, word_analyzer) = (analyzer(true), analyzer(false));
-        index
-            .tokenizers()
-            .register("fr_stem", stem_analyzer.clone());
-        index
-            .tokenizers()
-            .register("fr_word", word_analyzer.clone());
-
         let themes: Vec<ThemeId> = knowledge.themes.iter().map(|t| t.id.clone()).collect();
         let mut docs = Vec::new();
         for (i, theme) in knowledge.themes.iter().enumerate() {
@@ -168,33 +286,44 @@ impl TantivyThemeIndex {
             kind: DocKind::Example,
             text: e.clone(),
         }));
+        let texts: Vec<String> = docs.iter().map(|d| normalize(&d.text, slang).joined()).collect();
 
-        // One thread and one commit: the index is a single small segment.
-        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000)?;
-        for (doc_ref, meta) in docs.iter().enumerate() {
-            let text = normalize(&meta.text, slang).joined();
-            let mut doc = TantivyDocument::default();
-            doc.add_text(stem_field, &text);
-            doc.add_text(word_field, &text);
-            doc.add_u64(doc_ref_field, doc_ref as u64);
-            writer.add_document(doc)?;
+        let classes = themes.len() + 1;
+        let class_of = |meta: &DocMeta| meta.theme.unwrap_or(classes - 1);
+        let mut spread: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut profiles = vec![String::new(); classes];
+        for (meta, text) in docs.iter().zip(&texts) {
+            for stem in analyse(&stem_analyzer, text) {
+                spread.entry(stem).or_insert_with(|| vec![0; classes])[class_of(meta)] += 1;
+            }
+            let repeat = if meta.kind == DocKind::Keyword { tuning.keyword_repeat } else { 1 };
+            for _ in 0..repeat {
+                let profile = &mut profiles[class_of(meta)];
+                profile.push_str(text);
+                profile.push('\n');
+            }
         }
-        writer.commit()?;
-        let searcher = index.reader()?.searcher();
-        let doc_refs = searcher
-            .segment_readers()
-            .iter()
-            .map(|segment| segment.fast_fields().u64("doc_ref"))
-            .collect::<Result<_, _>>()?;
+        let term_weights = spread
+            .into_iter()
+            .map(|(stem, counts)| {
+                let total: u32 = counts.iter().sum();
+                let top = counts.iter().copied().max().unwrap_or(0);
+                let concentration = top as f32 / total.max(1) as f32;
+                let floor = tuning.spread_floor;
+                (stem, floor + (1.0 - floor) * concentration * concentration)
+            })
+            .collect();
+        let examples = Corpus::build(texts.into_iter().zip(0u64..))?;
+        let profiles = Corpus::build(profiles.into_iter().zip(0u64..))?;
         Ok(TantivyThemeIndex {
             themes,
             docs,
-            searcher,
-            doc_refs,
-            stem_field,
-            word_field,
+            examples,
+            profiles,
             stem_analyzer,
             word_analyzer,
+            term_weights,
+            tuning,
         })
     }
 
@@ -207,62 +336,25 @@ impl TantivyThemeIndex {
         self.docs.is_empty()
     }
 
-    fn is_known_word(&self, word: &str) -> bool {
-        let term = Term::from_field_text(self.word_field, word);
-        self.searcher
-            .doc_freq(&term)
-            .map(|n| n > 0)
-            .unwrap_or(false)
-    }
-
-    fn search(&self, text: &str) -> tantivy::Result<(Vec<(f32, usize)>, Vec<String>, Vec<String>)> {
-        let mut terms = analyse(&self.stem_analyzer, text);
-        terms.truncate(MAX_QUERY_TERMS);
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = terms
-            .iter()
-            .map(|t| {
-                let term = Term::from_field_text(self.stem_field, t);
-                let query: Box<dyn Query> =
-                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
-                (Occur::Should, query)
-            })
-            .collect();
-        let mut fuzzy = Vec::new();
-        for word in analyse(&self.word_analyzer, text)
+    fn query(&self, text: &str) -> MessageQuery {
+        let stems = analyse(&self.stem_analyzer, text)
             .into_iter()
             .take(MAX_QUERY_TERMS)
-        {
-            let letters = word.chars().count();
-            if letters < FUZZY_MIN_LEN
-                || word.bytes().any(|b| b.is_ascii_digit())
-                || self.is_known_word(&word)
-            {
-                continue;
-            }
-            let distance = if letters >= 9 { 2 } else { 1 };
-            let term = Term::from_field_text(self.word_field, &word);
-            let query = FuzzyTermQuery::new(term, distance, true);
-            clauses.push((
-                Occur::Should,
-                Box::new(BoostQuery::new(Box::new(query), FUZZY_BOOST)),
-            ));
-            fuzzy.push(word);
-        }
-        if clauses.is_empty() {
-            return Ok((Vec::new(), terms, fuzzy));
-        }
-        let top = self.searcher.search(
-            &BooleanQuery::new(clauses),
-            &TopDocs::with_limit(VOTERS).order_by_score(),
-        )?;
-        let hits = top
-            .into_iter()
-            .filter_map(|(score, address)| {
-                let column = self.doc_refs.get(address.segment_ord as usize)?;
-                Some((score, column.first(address.doc_id)? as usize))
+            .map(|stem| {
+                let weight = self.term_weights.get(&stem).copied().unwrap_or(1.0);
+                (stem, weight)
             })
             .collect();
-        Ok((hits, terms, fuzzy))
+        let fuzzy = analyse(&self.word_analyzer, text)
+            .into_iter()
+            .take(MAX_QUERY_TERMS)
+            .filter(|word| {
+                word.chars().count() >= FUZZY_MIN_LEN
+                    && !word.bytes().any(|b| b.is_ascii_digit())
+                    && !self.examples.knows_word(word)
+            })
+            .collect();
+        MessageQuery { stems, fuzzy }
     }
 }
 
@@ -271,88 +363,74 @@ impl ThemeIndex for TantivyThemeIndex {
         if message.is_empty() {
             return ThemeMatch::default();
         }
-        let text = message.joined();
+        let t = self.tuning;
+        let query = self.query(&message.joined());
         // A search over an in-memory index fails only on a bug; the message
         // then gets "no theme", which the conversation handles by asking.
-        let (hits, terms, fuzzy) = self.search(&text).unwrap_or_default();
+        let hits = self.examples.search(&query, t.fuzzy_boost, VOTERS).unwrap_or_default();
+        let profile_hits = self.profiles.search(&query, t.fuzzy_boost, self.themes.len() + 1).unwrap_or_default();
 
-        // Slot `themes.len()` collects the off-topic votes.
+        // Class `themes.len()` is "nothing routable".
         let none = self.themes.len();
         let mut votes: Vec<Vec<(f32, usize)>> = vec![Vec::new(); none + 1];
         for (score, doc_ref) in hits {
             let meta = &self.docs[doc_ref];
-            let weight = if meta.kind == DocKind::Keyword {
-                KEYWORD_WEIGHT
-            } else {
-                1.0
-            };
+            let weight = if meta.kind == DocKind::Keyword { t.keyword_weight } else { 1.0 };
             votes[meta.theme.unwrap_or(none)].push((score * weight, doc_ref));
+        }
+        let mut profile = vec![0.0f32; none + 1];
+        for (score, class) in profile_hits {
+            profile[class] = score;
         }
         let mut scores: Vec<(usize, f32, Vec<usize>)> = votes
             .into_iter()
             .enumerate()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(slot, mut v)| {
+            .map(|(class, mut v)| {
                 v.sort_by(|a, b| b.0.total_cmp(&a.0));
-                let score = v.iter().zip(VOTE_WEIGHTS).map(|((s, _), w)| s * w).sum();
-                (
-                    slot,
-                    score,
-                    v.iter().take(VOTE_WEIGHTS.len()).map(|(_, d)| *d).collect(),
-                )
+                let vote: f32 = v.iter().zip(VOTE_WEIGHTS).map(|((s, _), w)| s * w).sum();
+                let score = t.vote_weight * vote + t.profile_weight * profile[class];
+                (class, score, v.iter().take(VOTE_WEIGHTS.len()).map(|(_, d)| *d).collect())
             })
+            .filter(|(_, score, _)| *score > 0.0)
             .collect();
         scores.sort_by(|a, b| b.1.total_cmp(&a.1));
 
-        let best_theme = scores.iter().find(|(slot, _, _)| *slot != none);
-        let off_topic = scores
-            .iter()
-            .find(|(slot, _, _)| *slot == none)
-            .map_or(0.0, |s| s.1);
+        let best_theme = scores.iter().find(|(class, _, _)| *class != none);
+        let off_topic = scores.iter().find(|(class, _, _)| *class == none).map_or(0.0, |s| s.1);
         let (theme, confidence) = match best_theme {
-            Some(&(slot, best, _)) if best >= MIN_SCORE && best > off_topic => {
+            Some(&(class, best, _)) if best >= t.min_score && best > off_topic * t.off_topic_margin => {
                 let runner_up = scores
                     .iter()
-                    .filter(|(s, _, _)| *s != slot)
+                    .filter(|(c, _, _)| *c != class)
                     .map(|s| s.1)
                     .fold(0.0f32, f32::max);
                 let lead = (best - runner_up) / best;
-                let strength = (best / STRONG_SCORE).min(1.0);
-                (
-                    Some(self.themes[slot].clone()),
-                    (lead * strength.sqrt()).clamp(0.01, 1.0),
-                )
+                let strength = (best / t.strong_score).min(1.0);
+                (Some(self.themes[class].clone()), (lead * strength.sqrt()).clamp(0.01, 1.0))
             }
             _ => (None, 0.0),
         };
 
-        let stems_of =
-            |doc: usize| analyse(&self.stem_analyzer, &self.docs[doc].text.to_lowercase());
+        let terms: Vec<String> = query.stems.iter().map(|(s, _)| s.clone()).collect();
+        let stems_of = |doc: usize| analyse(&self.stem_analyzer, &self.docs[doc].text.to_lowercase());
         let evidence = ThemeEvidence {
             scores: scores
                 .iter()
-                .map(|(slot, score, docs)| ThemeScore {
-                    theme: (*slot != none).then(|| self.themes[*slot].clone()),
+                .map(|(class, score, docs)| ThemeScore {
+                    theme: (*class != none).then(|| self.themes[*class].clone()),
                     score: (score * 100.0).round() / 100.0,
                     matches: docs
                         .iter()
                         .map(|&d| {
-                            let shared: Vec<String> = stems_of(d)
-                                .into_iter()
-                                .filter(|s| terms.contains(s))
-                                .collect();
-                            let kind = if self.docs[d].kind == DocKind::Keyword {
-                                "keyword"
-                            } else {
-                                "example"
-                            };
+                            let shared: Vec<String> = stems_of(d).into_iter().filter(|s| terms.contains(s)).collect();
+                            let kind = if self.docs[d].kind == DocKind::Keyword { "keyword" } else { "example" };
                             format!("{kind} \"{}\" [{}]", self.docs[d].text, shared.join(" "))
                         })
                         .collect(),
                 })
                 .collect(),
             terms,
-            fuzzy,
+            fuzzy: query.fuzzy,
         };
         ThemeMatch {
             theme,

@@ -1,5 +1,5 @@
-//! The 101 départements (`knowledge/departements.toml`), the région aliases
-//! (`knowledge/regions.toml`) and the communes with their postal codes
+//! The 101 départements (`knowledge/departements.toml`), the areas people
+//! name instead (`knowledge/areas.toml`) and the communes with their postal codes
 //! (`knowledge/places.tsv`, derived from Etalab's data by
 //! `scripts/build-places.mjs`).
 //!

@@ -16,7 +16,7 @@ pub use resource::{
 
 use crate::classify::pattern::Pattern;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -211,7 +211,10 @@ pub struct Knowledge {
     /// Areas people name that are not a département ("paca", "alsace"),
     /// with the départements they cover.
     pub region_aliases: Vec<(String, Vec<DepartementCode>)>,
-    pub communes: Vec<Commune>,
+        pub communes: Vec<Commune>,
+    /// Commune names that are also ordinary words ("vue", "sens", "tours"),
+    /// folded: read as places only after a clear cue.
+    pub place_words: HashSet<String>,
     /// `(written form, plain words)`.
     pub slang: Vec<(String, String)>,
     pub danger: Vec<DangerSignal>,
@@ -297,8 +300,8 @@ impl Knowledge {
             .unwrap_or_default();
         all.extend(p.into_vec());
 
-        let mut p = problems_for("regions.toml");
-        let region_aliases = read_toml(&dir.join("regions.toml"), &mut p)
+                let mut p = problems_for("areas.toml");
+        let region_aliases = read_toml(&dir.join("areas.toml"), &mut p)
             .map(|file| departement::validate_regions(file, &mut p))
             .unwrap_or_default();
         all.extend(p.into_vec());
@@ -309,6 +312,21 @@ impl Knowledge {
             Err(e) => {
                 p.push("", format!("cannot read the file: {e} (regenerate it with `node scripts/build-places.mjs`)"));
                 Vec::new()
+            }
+        };
+        all.extend(p.into_vec());
+
+                let mut p = problems_for("place-words.txt");
+        let place_words = match std::fs::read_to_string(dir.join("place-words.txt")) {
+            Ok(text) => text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(crate::text::fold_phrase)
+                .collect(),
+            Err(e) => {
+                p.push("", format!("cannot read the file: {e} (regenerate it with `python3 scripts/build-place-words.py`)"));
+                Default::default()
             }
         };
         all.extend(p.into_vec());
@@ -340,7 +358,8 @@ impl Knowledge {
             resources,
             departements,
             region_aliases,
-            communes,
+                        communes,
+            place_words,
             slang,
             danger,
             parent_cues,
