@@ -63,8 +63,17 @@ impl Normalized {
         self.words.join(" ")
     }
 
-    pub fn is_empty(&self) -> bool {
+        pub fn is_empty(&self) -> bool {
         self.words.is_empty()
+    }
+
+    /// The message without the words at `positions` (sorted or not).
+    pub fn without(&self, positions: &[usize]) -> Normalized {
+        let keep = |i: &usize| !positions.contains(i);
+        Normalized {
+            words: self.words.iter().enumerate().filter(|(i, _)| keep(i)).map(|(_, w)| w.clone()).collect(),
+            sentences: self.sentences.iter().enumerate().filter(|(i, _)| keep(i)).map(|(_, s)| *s).collect(),
+        }
     }
 }
 

@@ -162,11 +162,14 @@ impl Classifier {
     }
 
     fn read(&self, text: &str, explain: bool) -> (Classification, Option<Explanation>) {
-        let message = normalize(text, &self.slang);
-        let theme = self.themes.match_theme(&message);
+                let message = normalize(text, &self.slang);
         let danger = self.danger.detect(&message);
         let parent_cue = self.parent.matches(&message).into_iter().next();
         let place = self.places.find(&message.words);
+        let theme = match &place {
+            Some(place) => self.themes.match_theme(&message.without(&place.positions)),
+            None => self.themes.match_theme(&message),
+        };
         let (department, department_candidates) = match &place {
             Some(reading) => (reading.department.clone(), reading.candidates.clone()),
             None => (None, Vec::new()),

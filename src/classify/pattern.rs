@@ -5,7 +5,8 @@
 //! - words are matched in order against the normalised message (folded, slang
 //!   expanded, not stemmed);
 //! - `a|b` is a choice of words at one place;
-//! - a trailing `*` matches any word that starts with what comes before it;
+//! - a trailing `*` matches any word that starts with what comes before it
+//!   (with one typo allowed when that is six letters or more);
 //! - a word of seven letters or more also matches a word one typo away that
 //!   starts with the same letter ("suicder", "scarifie");
 //! - one other word may stand between two pattern words ("veux vraiment
@@ -196,7 +197,7 @@ impl<T> PatternSet<T> {
             }
             for (id, form) in self.forms.iter().enumerate() {
                 let matched = match form {
-                    Form::Prefix(prefix) => word.starts_with(prefix.as_str()),
+                    Form::Prefix(prefix) => word.starts_with(prefix.as_str()) || prefix_with_typo(prefix, word),
                     Form::Exact(expected) => {
                         expected.len() >= FUZZY_MIN_LEN
                             && expected.len().abs_diff(word.len()) <= 1
@@ -261,6 +262,18 @@ impl Search<'_> {
     }
 }
 
+/// Whether `word` begins with `prefix` but for one typo ("suicder" for
+/// "suicid*"), for prefixes long enough that this cannot be another word's.
+fn prefix_with_typo(prefix: &str, word: &str) -> bool {
+    let len = prefix.len();
+    if len < FUZZY_MIN_LEN - 1 || word.len() + 1 < len || prefix.as_bytes()[0] != word.as_bytes()[0] {
+        return false;
+    }
+    (len - 1..=len + 1)
+        .filter(|&k| k <= word.len() && word.is_char_boundary(k))
+        .any(|k| edit_distance_within(prefix, &word[..k], 1) <= 1)
+}
+
 fn positions_of(form_ids: &[usize], hits: &[Vec<usize>]) -> Vec<usize> {
     let mut positions: Vec<usize> = form_ids
         .iter()
@@ -312,7 +325,8 @@ mod tests {
     #[test]
     fn wide_gap_choices_and_prefixes() {
         let s = set(&["envie|veux ... mourir|crever", "me scarif*"]);
-        assert_eq!(matched(&s, "g envie de tout arreter et de crever"), [0]);
+        assert_eq!(matched(&s, "g envie de tout lacher et crever"), [0]);
+        assert!(matched(&s, "envie de tout arreter et puis de crever").is_empty());
         assert_eq!(matched(&s, "je me scarifie le soir"), [1]);
         assert_eq!(matched(&s, "Je me SCARIFIAIS"), [1]);
     }
@@ -322,7 +336,11 @@ mod tests {
         let s = set(&["me suicider", "envie mourir"]);
         assert_eq!(matched(&s, "envie de mourir"), [1]);
         assert_eq!(matched(&s, "je vais me suicder"), [0]);
-        assert_eq!(matched(&s, "je vais me sucider"), [0]);
+                assert_eq!(matched(&s, "je vais me sucider"), [0]);
+        let prefixed = set(&["me suicid*"]);
+        assert_eq!(matched(&prefixed, "je veux me suicder"), [0]);
+        assert_eq!(matched(&prefixed, "je veux me sucidé"), [0]);
+        assert!(matched(&prefixed, "je me suis").is_empty(), "a short word is no typo of a long prefix");
         // Short words must be exact: "mourir" is one letter from "courir".
         assert!(matched(&s, "envie de courir").is_empty());
         assert!(matched(&s, "envie de nourir").is_empty());

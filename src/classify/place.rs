@@ -178,9 +178,13 @@ const WORD_FOLLOWERS: &[&str] = &["de", "d", "du", "des", "sportif", "sportifs",
 pub struct PlaceReading {
     pub department: Option<DepartementCode>,
     pub candidates: Vec<DepartementCode>,
-    /// The words that named the place.
+        /// The words that named the place.
     pub text: String,
     pub rule: &'static str,
+    /// Positions of every word read as a place, so the theme matcher can
+    /// leave them out ("à Ajaccio" says nothing of a theme).
+    #[serde(skip)]
+    pub positions: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -296,19 +300,21 @@ impl PlaceFinder {
 
     /// The place a message names, if any.
     pub fn find(&self, words: &[String]) -> Option<PlaceReading> {
-        let mut sightings = Vec::new();
+                let mut sightings = Vec::new();
+        let mut positions = Vec::new();
         let mut i = 0;
         while i < words.len() {
-            if let Some((sighting, used)) =
-                self.number_at(words, i).or_else(|| self.name_at(words, i))
-            {
+            if let Some((sighting, used)) = self.number_at(words, i).or_else(|| self.name_at(words, i)) {
                 sightings.push(sighting);
+                positions.extend(i..i + used);
                 i += used;
             } else {
                 i += 1;
             }
         }
-        reconcile(sightings)
+        let mut reading = reconcile(sightings)?;
+        reading.positions = positions;
+        Some(reading)
     }
 
     fn number_at(&self, words: &[String], i: usize) -> Option<(Sighting, usize)> {
@@ -353,16 +359,21 @@ impl PlaceFinder {
             2 | 3 => DepartementCode::parse(word),
             _ => None,
         }?;
-        let cues = if ["15", "17", "18"].contains(&code.as_str()) {
-            STRICT_CODE_CUES
+        // 15, 17 and 18 are also the emergency numbers: "le 17" is the police,
+        // "dans le 17" is Charente-Maritime.
+        let emergency_number = ["15", "17", "18"].contains(&code.as_str());
+        let before_prev = i.checked_sub(2).map(|p| words[p].as_str());
+        let cued = if emergency_number {
+            prev.is_some_and(|p| STRICT_CODE_CUES.contains(&p))
+                || (prev == Some("le") && before_prev.is_some_and(|p| STRICT_CODE_CUES.contains(&p)))
         } else {
-            CODE_CUES
+            prev.is_some_and(|p| CODE_CUES.contains(&p))
         };
         let alone = words
             .iter()
             .enumerate()
             .all(|(j, w)| j == i || CODE_ONLY_FILLER.contains(&w.as_str()));
-        if prev.is_some_and(|p| cues.contains(&p)) || alone {
+        if cued || alone {
             return Some((certain(4, code, word, "code"), 1));
         }
         None
@@ -502,15 +513,17 @@ fn reconcile(mut sightings: Vec<Sighting>) -> Option<PlaceReading> {
         PlaceReading {
             department: best.codes.first().cloned(),
             candidates: Vec::new(),
-            text: best.text,
+                        text: best.text,
             rule: best.rule,
+            positions: Vec::new(),
         }
     } else {
         PlaceReading {
             department: None,
-            candidates: best.codes,
+                        candidates: best.codes,
             text: best.text,
             rule: best.rule,
+            positions: Vec::new(),
         }
     })
 }

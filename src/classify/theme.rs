@@ -13,7 +13,7 @@
 
 use super::{ThemeEvidence, ThemeIndex, ThemeMatch, ThemeScore};
 use crate::knowledge::{Knowledge, ThemeId};
-use crate::text::{normalize, Normalized, Slang};
+use crate::text::{edit_distance_within, normalize, Normalized, Slang};
 use std::collections::HashMap;
 use tantivy::collector::TopDocs;
 use tantivy::columnar::Column;
@@ -133,6 +133,9 @@ struct DocMeta {
     theme: Option<usize>,
     kind: DocKind,
     text: String,
+    /// For a keyword: its words as `(stem, folded word)`, to tell how much of
+    /// it a message contains ("salut" is not the keyword "salut nazi").
+    parts: Vec<(String, String)>,
 }
 
 /// What a message asks the corpora for: its stems with their weights, and
@@ -202,7 +205,7 @@ impl Corpus {
             clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), *weight))));
         }
         for word in &query.fuzzy {
-            let distance = if word.chars().count() >= 9 { 2 } else { 1 };
+            let distance = typo_distance(word) as u8;
             let term = FuzzyTermQuery::new(Term::from_field_text(self.word_field, word), distance, true);
             clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), fuzzy_boost))));
         }
@@ -274,19 +277,31 @@ impl TantivyThemeIndex {
                 theme: Some(i),
                 kind: DocKind::Keyword,
                 text: k.clone(),
+                parts: Vec::new(),
             }));
             docs.extend(theme.examples.iter().map(|e| DocMeta {
                 theme: Some(i),
                 kind: DocKind::Example,
                 text: e.clone(),
+                parts: Vec::new(),
             }));
         }
-        docs.extend(knowledge.off_topic.iter().map(|e| DocMeta {
+                docs.extend(knowledge.off_topic.iter().map(|e| DocMeta {
             theme: None,
             kind: DocKind::Example,
             text: e.clone(),
+            parts: Vec::new(),
         }));
-        let texts: Vec<String> = docs.iter().map(|d| normalize(&d.text, slang).joined()).collect();
+
+                let texts: Vec<String> = docs.iter().map(|d| normalize(&d.text, slang).joined()).collect();
+        for (meta, text) in docs.iter_mut().zip(&texts) {
+            if meta.kind == DocKind::Keyword {
+                meta.parts = analyse(&word_analyzer, text)
+                    .into_iter()
+                    .map(|word| (analyse(&stem_analyzer, &word).pop().unwrap_or_default(), word))
+                    .collect();
+            }
+        }
 
         let classes = themes.len() + 1;
         let class_of = |meta: &DocMeta| meta.theme.unwrap_or(classes - 1);
@@ -358,6 +373,30 @@ impl TantivyThemeIndex {
     }
 }
 
+/// The share of a keyword's words that the message contains, by stem or
+/// within the typo tolerance of a word unknown to the knowledge base.
+fn coverage(parts: &[(String, String)], query: &MessageQuery) -> f32 {
+    if parts.is_empty() {
+        return 1.0;
+    }
+    let covered = parts
+        .iter()
+        .filter(|(stem, word)| {
+            query.stems.iter().any(|(s, _)| s == stem)
+                || query.fuzzy.iter().any(|f| edit_distance_within(f, word, typo_distance(f)) <= typo_distance(f))
+        })
+        .count();
+    covered as f32 / parts.len() as f32
+}
+
+fn typo_distance(word: &str) -> usize {
+    if word.chars().count() >= 9 {
+        2
+    } else {
+        1
+    }
+}
+
 impl ThemeIndex for TantivyThemeIndex {
     fn match_theme(&self, message: &Normalized) -> ThemeMatch {
         if message.is_empty() {
@@ -375,7 +414,10 @@ impl ThemeIndex for TantivyThemeIndex {
         let mut votes: Vec<Vec<(f32, usize)>> = vec![Vec::new(); none + 1];
         for (score, doc_ref) in hits {
             let meta = &self.docs[doc_ref];
-            let weight = if meta.kind == DocKind::Keyword { t.keyword_weight } else { 1.0 };
+                        let weight = match meta.kind {
+                DocKind::Keyword => t.keyword_weight * coverage(&meta.parts, &query).powi(2),
+                DocKind::Example => 1.0,
+            };
             votes[meta.theme.unwrap_or(none)].push((score * weight, doc_ref));
         }
         let mut profile = vec![0.0f32; none + 1];

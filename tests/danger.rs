@@ -1,0 +1,67 @@
+//! Danger signals: every kind of danger is flagged, whatever the spelling;
+//! a message that only names a topic is not.
+
+mod common;
+
+fn signals(text: &str) -> Vec<String> {
+    common::classifier().danger(text).into_iter().map(|h| h.signal).collect()
+}
+
+#[test]
+fn every_kind_of_danger_is_flagged_with_its_lines() {
+    let cases = [
+        ("jveux mourir", "suicide"),
+        ("g envie d'en finir ce soir", "suicide"),
+        ("je pense a me suicider", "suicide"),
+        ("jme scarifie depuis 2 mois", "automutilation"),
+        ("je me fais du mal", "automutilation"),
+        ("ma pote dit qu'elle va se tuer", "suicide"),
+        ("mon pote parle de mourir, il m'inquiète", "ami-en-danger"),
+        ("mon père me frappe quand il a bu", "violence-famille"),
+        ("j'ai peur de rentrer chez moi", "violence-famille"),
+        ("il m'a violée", "violence-sexuelle"),
+        ("mon beau-père vient dans ma chambre la nuit et me touche", "violence-sexuelle"),
+        ("il menace de publier mes nudes si je paye pas", "sextorsion"),
+        ("mes photos intimes tournent dans tout le lycée", "sextorsion"),
+        ("un homme de 30 ans me demande des photos", "sollicitation-adulte"),
+        ("je vais fuguer ce soir", "fugue"),
+        ("ma fille n'est pas rentrée depuis hier", "fugue"),
+        ("mes parents veulent me marier au bled cet été", "mariage-force"),
+        ("jai pris toute la boite de doliprane", "urgence-medicale"),
+        ("mon pote respire plus bien apres le proto", "urgence-medicale"),
+        ("je dors dehors ce soir", "sans-abri"),
+        ("ma mère m'a mis dehors, je sais pas ou dormir", "sans-abri"),
+        ("il a un couteau et il menace de me planter", "menace-violence"),
+    ];
+    for (text, signal) in cases {
+        let found = signals(text);
+        assert!(found.iter().any(|s| s == signal), "{text}: expected {signal}, found {found:?}");
+        assert!(common::classifier().classify(text).urgent, "{text}");
+    }
+    let hit = &common::classifier().danger("jveux mourir")[0];
+    assert_eq!(hit.lines[0].0, "3114", "suicide shows the 3114 first");
+}
+
+#[test]
+fn typos_and_sms_spelling_do_not_hide_danger() {
+    for text in ["je veux me suicder", "jpp jveux plus vivre", "JE VEUX MOURIR!!!", "g envie de mourrir"] {
+        assert!(common::classifier().classify(text).urgent, "{text}");
+    }
+}
+
+#[test]
+fn naming_a_topic_is_not_danger() {
+    for text in [
+        "c'est quoi le consentement",
+        "comment reconnaître une secte",
+        "on a parlé du harcèlement en cours",
+        "c'est quoi le 3114 ?",
+        "mes parents vont me tuer si j'ai pas mon bac",
+        "je me coupe les cheveux demain",
+        "je m'ennuie",
+        "il fait trop chaud je vais mourir lol",
+        "je sais pas par où commencer. je suis en 1ere",
+    ] {
+        assert!(signals(text).is_empty(), "{text}: {:?}", signals(text));
+    }
+}

@@ -1,0 +1,141 @@
+//! Reading the département a message names, on the real knowledge base.
+
+mod common;
+
+fn read(text: &str) -> (Option<String>, Vec<String>) {
+    let c = common::classifier().classify(text);
+    (
+        c.department.map(|d| d.to_string()),
+        c.department_candidates.iter().map(|d| d.to_string()).collect(),
+    )
+}
+
+fn department(text: &str) -> Option<String> {
+    read(text).0
+}
+
+#[test]
+fn codes_in_context() {
+    for (text, code) in [
+        ("jsuis dans le 41", "41"),
+        ("je suis du 93 et j'ai une question", "93"),
+        ("on habite dans le 2A", "2A"),
+        ("dans le 2b", "2B"),
+        ("moi c le 974", "974"),
+        ("93", "93"),
+        ("le 9-3 represent", "93"),
+        ("département 1", "01"),
+        ("dans le 15 on a pas de bus", "15"),
+    ] {
+        assert_eq!(department(text).as_deref(), Some(code), "{text}");
+    }
+}
+
+#[test]
+fn numbers_that_are_not_places() {
+    for text in [
+        "j'ai 15 ans",
+        "ma fille de 14 ans",
+        "je suis en 3e",
+        "rdv à 14h",
+        "appelle le 17 ou le 15",
+        "j'ai appelé le 3114",
+        "le 21 du mois prochain",
+        "le 14 juillet",
+        "j'ai eu 12 sur 20",
+        "ça coûte 30 euros",
+        "mon num c 06 12 34 56 78",
+        "on était 35 dans la salle",
+        "le bus 41 est en retard",
+    ] {
+        assert_eq!(read(text), (None, vec![]), "{text}");
+    }
+}
+
+#[test]
+fn postal_codes_corsica_and_overseas() {
+    for (text, code) in [
+        ("41000", "41"),
+        ("j'habite au 41100", "41"),
+        ("20000 ajaccio", "2A"),
+        ("code postal 20200", "2B"),
+        ("97400", "974"),
+        ("97600 mamoudzou", "976"),
+        ("97300", "973"),
+        ("75011", "75"),
+    ] {
+        assert_eq!(department(text).as_deref(), Some(code), "{text}");
+    }
+}
+
+#[test]
+fn departement_names_in_any_spelling() {
+    for (text, code) in [
+        ("je vis en loir et cher", "41"),
+        ("Loir-et-Cher", "41"),
+        ("dans la manche", "50"),
+        ("en seine saint denis", "93"),
+        ("seine st denis", "93"),
+        ("je suis dans les bouches du rhone", "13"),
+        ("Ille-et-Vilaine", "35"),
+        ("en haute savoie", "74"),
+        ("hte savoie", "74"),
+        ("dans le nord", "59"),
+        ("à la réunion", "974"),
+        ("en guadeloupe", "971"),
+        ("corse du sud", "2A"),
+    ] {
+        assert_eq!(department(text).as_deref(), Some(code), "{text}");
+    }
+}
+
+#[test]
+fn names_that_are_also_words_need_a_cue() {
+    for text in [
+        "c'est trop cher",
+        "la somme de 50 euros",
+        "les paris sportifs",
+        "je me sens mal",
+        "j'ai fait trois tours",
+        "il a eu son bac",
+        "garde à vue",
+        "qu'il vienne",
+    ] {
+        assert_eq!(read(text), (None, vec![]), "{text}");
+    }
+    assert_eq!(department("dans le cher").as_deref(), Some("18"));
+    assert_eq!(department("j'habite à tours").as_deref(), Some("37"));
+    assert_eq!(department("je suis à sens").as_deref(), Some("89"));
+}
+
+#[test]
+fn communes_and_big_cities() {
+    for (text, code) in [
+        ("j'habite à Blois", "41"),
+        ("jhabite vers lille", "59"),
+        ("je suis de Marseille", "13"),
+        ("Lyon", "69"),
+        ("à Valence", "26"),
+        ("au Havre", "76"),
+        ("à Saint-Étienne", "42"),
+        ("st etienne", "42"),
+        ("je suis à Pointe-à-Pitre", "971"),
+        ("à Évry", "91"),
+        ("à Guéret", "23"),
+    ] {
+        assert_eq!(department(text).as_deref(), Some(code), "{text}");
+    }
+}
+
+#[test]
+fn ambiguous_names_give_candidates() {
+    let (department, candidates) = read("j'habite à Saint-Denis");
+    assert_eq!(department, None);
+    assert!(candidates.contains(&"93".to_string()) && candidates.contains(&"974".to_string()), "{candidates:?}");
+    // Another place in the message settles it.
+    assert_eq!(read("Saint-Denis, à la Réunion").0.as_deref(), Some("974"));
+    // A région gives its départements.
+    let (department, candidates) = read("je suis en bretagne");
+    assert_eq!(department, None);
+    assert_eq!(candidates, ["22", "29", "35", "56"]);
+}
