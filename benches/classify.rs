@@ -15,15 +15,23 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn load_knowledge() -> Knowledge {
-    Knowledge::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge")).expect("valid knowledge")
+    Knowledge::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge"))
+        .expect("valid knowledge")
 }
 
 fn messages() -> Vec<String> {
     let mut messages = Vec::new();
     for name in ["dev.jsonl", "holdout.jsonl"] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(name);
         if let Ok(text) = std::fs::read_to_string(&path) {
-            messages.extend(parse_labelled(&text).expect("labelled set").into_iter().map(|l| l.text));
+            messages.extend(
+                parse_labelled(&text)
+                    .expect("labelled set")
+                    .into_iter()
+                    .map(|l| l.text),
+            );
         }
     }
     messages
@@ -62,10 +70,13 @@ fn benches(c: &mut Criterion) {
     let messages = messages();
     report_latency(&classifier, &messages);
 
-    c.bench_function("load knowledge (TOML, places) from disk", |b| b.iter(load_knowledge));
-    c.bench_function("build classifier (tantivy index) from loaded knowledge", |b| {
-        b.iter(|| Classifier::new(black_box(&knowledge)).expect("index"))
+    c.bench_function("load knowledge (TOML, places) from disk", |b| {
+        b.iter(load_knowledge)
     });
+    c.bench_function(
+        "build classifier (tantivy index) from loaded knowledge",
+        |b| b.iter(|| Classifier::new(black_box(&knowledge)).expect("index")),
+    );
     let mut group = c.benchmark_group("classify");
     group.throughput(criterion::Throughput::Elements(messages.len() as u64));
     group.bench_function("all labelled messages", |b| {

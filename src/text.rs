@@ -63,7 +63,7 @@ impl Normalized {
         self.words.join(" ")
     }
 
-        pub fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.words.is_empty()
     }
 
@@ -71,8 +71,20 @@ impl Normalized {
     pub fn without(&self, positions: &[usize]) -> Normalized {
         let keep = |i: &usize| !positions.contains(i);
         Normalized {
-            words: self.words.iter().enumerate().filter(|(i, _)| keep(i)).map(|(_, w)| w.clone()).collect(),
-            sentences: self.sentences.iter().enumerate().filter(|(i, _)| keep(i)).map(|(_, s)| *s).collect(),
+            words: self
+                .words
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| keep(i))
+                .map(|(_, w)| w.clone())
+                .collect(),
+            sentences: self
+                .sentences
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| keep(i))
+                .map(|(_, s)| *s)
+                .collect(),
         }
     }
 }
@@ -87,7 +99,9 @@ pub fn normalize(text: &str, slang: &Slang) -> Normalized {
                 Some(expansion) => message.words.extend(expansion.iter().cloned()),
                 None => message.words.push(word),
             }
-            message.sentences.resize(message.words.len(), sentence as u32);
+            message
+                .sentences
+                .resize(message.words.len(), sentence as u32);
         }
     }
     message
@@ -292,8 +306,14 @@ mod tests {
 
     #[test]
     fn numbers_sentences() {
-        let message = normalize("jsp. chui là!! ok", &Slang::new([("jsp", "je sais pas"), ("chui", "je suis")]));
-        assert_eq!(message.words, ["je", "sais", "pas", "je", "suis", "la", "ok"]);
+        let message = normalize(
+            "jsp. chui là!! ok",
+            &Slang::new([("jsp", "je sais pas"), ("chui", "je suis")]),
+        );
+        assert_eq!(
+            message.words,
+            ["je", "sais", "pas", "je", "suis", "la", "ok"]
+        );
         assert_eq!(message.sentences, [0, 0, 0, 1, 1, 1, 3]);
     }
 

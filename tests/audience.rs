@@ -15,7 +15,11 @@ fn parents_are_recognised() {
         "en tant que parent je m'inquiète",
         "mes enfants se disputent sans arrêt",
     ] {
-        assert_eq!(common::classifier().classify(text).audience, Audience::Parent, "{text}");
+        assert_eq!(
+            common::classifier().classify(text).audience,
+            Audience::Parent,
+            "{text}"
+        );
     }
 }
 
@@ -29,6 +33,10 @@ fn young_people_speaking_of_their_family_are_young() {
         "mes parents divorcent",
         "jsuis le fils d'un prof",
     ] {
-        assert_eq!(common::classifier().classify(text).audience, Audience::Jeune, "{text}");
+        assert_eq!(
+            common::classifier().classify(text).audience,
+            Audience::Jeune,
+            "{text}"
+        );
     }
 }

@@ -25,7 +25,10 @@ fn classify_answers_each_line_in_order_as_it_comes() {
     // One line in, one line out, before the next line is written: the
     // answers are flushed per line.
     for (text, theme) in [
-        ("jsp quoi faire apres le bac, parcoursup me saoule", "orientation"),
+        (
+            "jsp quoi faire apres le bac, parcoursup me saoule",
+            "orientation",
+        ),
         ("salut", "null"),
         ("on me harcèle sur insta", "harcelement"),
     ] {
@@ -35,7 +38,13 @@ fn classify_answers_each_line_in_order_as_it_comes() {
         stdout.read_line(&mut line).unwrap();
         let json: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(json["theme"].to_string().trim_matches('"'), theme, "{text}");
-        for key in ["confidence", "urgent", "audience", "department", "department_candidates"] {
+        for key in [
+            "confidence",
+            "urgent",
+            "audience",
+            "department",
+            "department_candidates",
+        ] {
             assert!(json.get(key).is_some(), "{key} missing in {line}");
         }
         assert!(json.get("explain").is_none());
@@ -58,13 +67,20 @@ fn classify_reads_anything_without_failing() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 7, "one answer per line, the last one without a newline too");
+    assert_eq!(
+        lines.len(),
+        7,
+        "one answer per line, the last one without a newline too"
+    );
     assert_eq!(lines[6]["urgent"], true);
 }
 
 #[test]
 fn explain_says_why() {
-    let output = run_with_stdin(bot().args(["classify", "--explain"]), "je veux mourir, j'habite à Blois\n".as_bytes());
+    let output = run_with_stdin(
+        bot().args(["classify", "--explain"]),
+        "je veux mourir, j'habite à Blois\n".as_bytes(),
+    );
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["urgent"], true);
     assert_eq!(json["explain"]["danger"][0]["signal"], "suicide");
@@ -75,7 +91,11 @@ fn explain_says_why() {
 #[test]
 fn check_accepts_the_shipped_knowledge() {
     let output = bot().arg("check").output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("101 départements"));
 }
 
@@ -88,13 +108,29 @@ fn check_reports_every_problem_with_file_and_key() {
         assert!(text.contains(from), "{name} has no {from}");
         std::fs::write(path(name), text.replacen(from, to, 1)).unwrap();
     };
-    edit("resources.toml", "availability = \"always\"", "availability = \"always\"\ncolour = \"blue\"");
-    edit("themes/droits.toml", "resources = [", "resources = [\"pas-une-ressource\", ");
+    edit(
+        "resources.toml",
+        "availability = \"always\"",
+        "availability = \"always\"\ncolour = \"blue\"",
+    );
+    edit(
+        "themes/droits.toml",
+        "resources = [",
+        "resources = [\"pas-une-ressource\", ",
+    );
     edit("danger.toml", "\"me|se|te suicid*\"", "\"... suicid*\"");
     std::fs::remove_file(path("themes/famille.toml")).unwrap();
-    edit("departements.toml", "timezone = \"Indian/Reunion\"", "timezone = \"Europe/Paris\"");
+    edit(
+        "departements.toml",
+        "timezone = \"Indian/Reunion\"",
+        "timezone = \"Europe/Paris\"",
+    );
 
-    let output = bot().args(["check", "--knowledge"]).arg(dir.path()).output().unwrap();
+    let output = bot()
+        .args(["check", "--knowledge"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let report = String::from_utf8_lossy(&output.stderr);
     for expected in [
@@ -106,26 +142,50 @@ fn check_reports_every_problem_with_file_and_key() {
         "departements.toml: departement[",
         "is not the time zone of 974: it is `Indian/Reunion`",
     ] {
-        assert!(report.contains(expected), "missing {expected:?} in:\n{report}");
+        assert!(
+            report.contains(expected),
+            "missing {expected:?} in:\n{report}"
+        );
     }
 }
 
 #[test]
 fn classify_refuses_a_broken_knowledge_base_and_a_missing_one() {
     let dir = common::knowledge_copy();
-    std::fs::write(dir.path().join("slang.toml"), "[words]\n\"jé\" = \"j'ai\"\n").unwrap();
-    let output = bot().args(["classify", "--knowledge"]).arg(dir.path()).stdin(Stdio::null()).output().unwrap();
+    std::fs::write(
+        dir.path().join("slang.toml"),
+        "[words]\n\"jé\" = \"j'ai\"\n",
+    )
+    .unwrap();
+    let output = bot()
+        .args(["classify", "--knowledge"])
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let error = String::from_utf8_lossy(&output.stderr);
-    assert!(error.contains("slang.toml: words.\"jé\": write the key as one word without accents"), "{error}");
+    assert!(
+        error.contains("slang.toml: words.\"jé\": write the key as one word without accents"),
+        "{error}"
+    );
 
-    let output = bot().args(["classify", "--knowledge", "/nonexistent"]).stdin(Stdio::null()).output().unwrap();
+    let output = bot()
+        .args(["classify", "--knowledge", "/nonexistent"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("no knowledge base at /nonexistent"));
 }
 
 fn run_with_stdin(command: &mut Command, input: &[u8]) -> std::process::Output {
-    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(input).unwrap();
     child.wait_with_output().unwrap()
 }

@@ -4,7 +4,11 @@
 mod common;
 
 fn signals(text: &str) -> Vec<String> {
-    common::classifier().danger(text).into_iter().map(|h| h.signal).collect()
+    common::classifier()
+        .danger(text)
+        .into_iter()
+        .map(|h| h.signal)
+        .collect()
 }
 
 #[test]
@@ -20,22 +24,46 @@ fn every_kind_of_danger_is_flagged_with_its_lines() {
         ("mon père me frappe quand il a bu", "violence-famille"),
         ("j'ai peur de rentrer chez moi", "violence-famille"),
         ("il m'a violée", "violence-sexuelle"),
-        ("mon beau-père vient dans ma chambre la nuit et me touche", "violence-sexuelle"),
-        ("il menace de publier mes nudes si je paye pas", "sextorsion"),
-        ("mes photos intimes tournent dans tout le lycée", "sextorsion"),
-        ("un homme de 30 ans me demande des photos", "sollicitation-adulte"),
+        (
+            "mon beau-père vient dans ma chambre la nuit et me touche",
+            "violence-sexuelle",
+        ),
+        (
+            "il menace de publier mes nudes si je paye pas",
+            "sextorsion",
+        ),
+        (
+            "mes photos intimes tournent dans tout le lycée",
+            "sextorsion",
+        ),
+        (
+            "un homme de 30 ans me demande des photos",
+            "sollicitation-adulte",
+        ),
         ("je vais fuguer ce soir", "fugue"),
         ("ma fille n'est pas rentrée depuis hier", "fugue"),
-        ("mes parents veulent me marier au bled cet été", "mariage-force"),
+        (
+            "mes parents veulent me marier au bled cet été",
+            "mariage-force",
+        ),
         ("jai pris toute la boite de doliprane", "urgence-medicale"),
-        ("mon pote respire plus bien apres le proto", "urgence-medicale"),
+        (
+            "mon pote respire plus bien apres le proto",
+            "urgence-medicale",
+        ),
         ("je dors dehors ce soir", "sans-abri"),
         ("ma mère m'a mis dehors, je sais pas ou dormir", "sans-abri"),
-        ("il a un couteau et il menace de me planter", "menace-violence"),
+        (
+            "il a un couteau et il menace de me planter",
+            "menace-violence",
+        ),
     ];
     for (text, signal) in cases {
         let found = signals(text);
-        assert!(found.iter().any(|s| s == signal), "{text}: expected {signal}, found {found:?}");
+        assert!(
+            found.iter().any(|s| s == signal),
+            "{text}: expected {signal}, found {found:?}"
+        );
         assert!(common::classifier().classify(text).urgent, "{text}");
     }
     let hit = &common::classifier().danger("jveux mourir")[0];
@@ -44,7 +72,12 @@ fn every_kind_of_danger_is_flagged_with_its_lines() {
 
 #[test]
 fn typos_and_sms_spelling_do_not_hide_danger() {
-    for text in ["je veux me suicder", "jpp jveux plus vivre", "JE VEUX MOURIR!!!", "g envie de mourrir"] {
+    for text in [
+        "je veux me suicder",
+        "jpp jveux plus vivre",
+        "JE VEUX MOURIR!!!",
+        "g envie de mourrir",
+    ] {
         assert!(common::classifier().classify(text).urgent, "{text}");
     }
 }

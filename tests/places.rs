@@ -6,7 +6,10 @@ fn read(text: &str) -> (Option<String>, Vec<String>) {
     let c = common::classifier().classify(text);
     (
         c.department.map(|d| d.to_string()),
-        c.department_candidates.iter().map(|d| d.to_string()).collect(),
+        c.department_candidates
+            .iter()
+            .map(|d| d.to_string())
+            .collect(),
     )
 }
 
@@ -131,7 +134,10 @@ fn communes_and_big_cities() {
 fn ambiguous_names_give_candidates() {
     let (department, candidates) = read("j'habite à Saint-Denis");
     assert_eq!(department, None);
-    assert!(candidates.contains(&"93".to_string()) && candidates.contains(&"974".to_string()), "{candidates:?}");
+    assert!(
+        candidates.contains(&"93".to_string()) && candidates.contains(&"974".to_string()),
+        "{candidates:?}"
+    );
     // Another place in the message settles it.
     assert_eq!(read("Saint-Denis, à la Réunion").0.as_deref(), Some("974"));
     // A région gives its départements.

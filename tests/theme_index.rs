@@ -10,19 +10,33 @@ use promeneur_bot::classify::ThemeIndex;
 use promeneur_bot::text::{normalize, Slang};
 
 fn slang() -> Slang {
-    Slang::new(common::knowledge().slang.iter().map(|(a, b)| (a.as_str(), b.as_str())))
+    Slang::new(
+        common::knowledge()
+            .slang
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str())),
+    )
 }
 
 fn implementations() -> Vec<(&'static str, Box<dyn ThemeIndex>)> {
     let slang = slang();
     vec![
-        ("tantivy", Box::new(TantivyThemeIndex::build(common::knowledge(), &slang).unwrap())),
-        ("keyword", Box::new(KeywordThemeIndex::build(common::knowledge(), &slang))),
+        (
+            "tantivy",
+            Box::new(TantivyThemeIndex::build(common::knowledge(), &slang).unwrap()),
+        ),
+        (
+            "keyword",
+            Box::new(KeywordThemeIndex::build(common::knowledge(), &slang)),
+        ),
     ]
 }
 
 fn theme(index: &dyn ThemeIndex, text: &str) -> Option<String> {
-    index.match_theme(&normalize(text, &slang())).theme.map(|t| t.0)
+    index
+        .match_theme(&normalize(text, &slang()))
+        .theme
+        .map(|t| t.0)
 }
 
 #[test]
@@ -39,7 +53,11 @@ fn each_theme_is_found_from_its_plainest_word() {
             ("divorce", "famille"),
             ("APL", "droits"),
         ] {
-            assert_eq!(theme(index.as_ref(), text).as_deref(), Some(expected), "{name}: {text}");
+            assert_eq!(
+                theme(index.as_ref(), text).as_deref(),
+                Some(expected),
+                "{name}: {text}"
+            );
         }
     }
 }
@@ -59,7 +77,20 @@ fn nothing_to_route_gives_no_theme() {
 fn any_text_is_read_without_error() {
     let emoji = "😭".repeat(10_000);
     let long = "parcoursup ".repeat(5_000);
-    let nasty = ["\"AND (", "-", "+", "title:foo", "*", "~2", "\\", "\0", "((((((", "NOT OR AND", &emoji, &long];
+    let nasty = [
+        "\"AND (",
+        "-",
+        "+",
+        "title:foo",
+        "*",
+        "~2",
+        "\\",
+        "\0",
+        "((((((",
+        "NOT OR AND",
+        &emoji,
+        &long,
+    ];
     for (name, index) in implementations() {
         for text in nasty {
             let found = index.match_theme(&normalize(text, &slang()));
@@ -71,8 +102,15 @@ fn any_text_is_read_without_error() {
 #[test]
 fn confidence_is_higher_for_a_clear_message() {
     for (name, index) in implementations() {
-        let clear = index.match_theme(&normalize("je cherche un stage et une alternance après mon BTS", &slang()));
-        assert_eq!(clear.theme.as_ref().map(|t| t.as_str()), Some("orientation"), "{name}");
+        let clear = index.match_theme(&normalize(
+            "je cherche un stage et une alternance après mon BTS",
+            &slang(),
+        ));
+        assert_eq!(
+            clear.theme.as_ref().map(|t| t.as_str()),
+            Some("orientation"),
+            "{name}"
+        );
         assert!(clear.confidence > 0.0 && clear.confidence <= 1.0, "{name}");
     }
 }

@@ -17,6 +17,7 @@ use serde::Serialize;
 pub struct DangerHit {
     pub signal: String,
     pub label: String,
+    pub theme: Option<crate::knowledge::ThemeId>,
     /// The emergency lines for this signal, in the order to show them.
     pub lines: Vec<ResourceId>,
     pub pattern: String,
@@ -52,6 +53,7 @@ impl DangerDetector {
             hits.push(DangerHit {
                 signal: signal.id.clone(),
                 label: signal.label.clone(),
+                theme: signal.theme.clone(),
                 lines: signal.lines.clone(),
                 pattern: found.pattern.to_string(),
                 words: found.words,

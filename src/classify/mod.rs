@@ -20,7 +20,6 @@ use danger::{DangerDetector, DangerHit};
 use pattern::PatternSet;
 use place::{PlaceFinder, PlaceReading};
 use serde::Serialize;
-use std::collections::HashSet;
 use theme::{TantivyThemeIndex, ThemeIndexError};
 
 /// Who is writing: the bot says "tu" to a young person and "vous" to a parent.
@@ -128,7 +127,6 @@ impl Classifier {
         slang: Slang,
         themes: Box<dyn ThemeIndex>,
     ) -> Classifier {
-        let common_words = common_words(knowledge, &slang);
         Classifier {
             danger: DangerDetector::new(&knowledge.danger),
             parent: PatternSet::new(
@@ -139,7 +137,7 @@ impl Classifier {
                     .map(|p| (p, ()))
                     .collect(),
             ),
-            places: PlaceFinder::new(knowledge, &slang, &common_words),
+            places: PlaceFinder::new(knowledge, &slang),
             themes,
             slang,
         }
@@ -162,7 +160,7 @@ impl Classifier {
     }
 
     fn read(&self, text: &str, explain: bool) -> (Classification, Option<Explanation>) {
-                let message = normalize(text, &self.slang);
+        let message = normalize(text, &self.slang);
         let danger = self.danger.detect(&message);
         let parent_cue = self.parent.matches(&message).into_iter().next();
         let place = self.places.find(&message.words);
@@ -174,9 +172,17 @@ impl Classifier {
             Some(reading) => (reading.department.clone(), reading.candidates.clone()),
             None => (None, Vec::new()),
         };
+        // A danger signal names the situation more surely than the words do:
+        // "il m'a forcée à la soirée, j'étais bourrée" is sexual violence.
+        let (theme_id, confidence) = match danger.iter().find_map(|hit| hit.theme.clone()) {
+            Some(situation) if theme.theme.as_ref() != Some(&situation) => {
+                (Some(situation), CONFIDENT)
+            }
+            _ => (theme.theme.clone(), theme.confidence),
+        };
         let classification = Classification {
-            theme: theme.theme.clone(),
-            confidence: theme.confidence,
+            theme: theme_id,
+            confidence,
             urgent: !danger.is_empty(),
             audience: if parent_cue.is_some() {
                 Audience::Parent
@@ -201,25 +207,6 @@ impl Classifier {
     pub fn danger(&self, text: &str) -> Vec<DangerHit> {
         self.danger.detect(&normalize(text, &self.slang))
     }
-}
-
-/// Words people use in messages that are not about places: a commune named
-/// like one of them ("Sens", "Avion") needs a clear cue to count as a place.
-fn common_words(knowledge: &Knowledge, slang: &Slang) -> HashSet<String> {
-    let mut words: HashSet<String> = HashSet::new();
-    let texts = knowledge
-        .themes
-        .iter()
-        .flat_map(|t| t.keywords.iter().chain(&t.examples))
-        .chain(&knowledge.off_topic);
-    for text in texts {
-        words.extend(normalize(text, slang).words);
-    }
-    for (_, plain) in &knowledge.slang {
-        words.extend(crate::text::split_folded(plain));
-    }
-    words.extend(theme::FRENCH_STOP_WORDS.iter().map(|w| w.to_string()));
-    words
 }
 
 #[cfg(test)]

@@ -72,9 +72,11 @@ impl Pattern {
                     [word] if prefix => forms.push(Form::Prefix(word.clone())),
                     [word] => forms.push(Form::Exact(word.clone())),
                     [] => return Err(format!("`{choice}` has no letters")),
-                    _ => return Err(format!(
+                    _ => {
+                        return Err(format!(
                         "`{choice}` is several words: separate words with spaces, choices with `|`"
-                    )),
+                    ))
+                    }
                 }
             }
             slots.push(Slot {
@@ -197,7 +199,9 @@ impl<T> PatternSet<T> {
             }
             for (id, form) in self.forms.iter().enumerate() {
                 let matched = match form {
-                    Form::Prefix(prefix) => word.starts_with(prefix.as_str()) || prefix_with_typo(prefix, word),
+                    Form::Prefix(prefix) => {
+                        word.starts_with(prefix.as_str()) || prefix_with_typo(prefix, word)
+                    }
                     Form::Exact(expected) => {
                         expected.len() >= FUZZY_MIN_LEN
                             && expected.len().abs_diff(word.len()) <= 1
@@ -246,10 +250,15 @@ impl Search<'_> {
         if next == self.slots.len() {
             return true;
         }
-        let last = *chosen.last().expect("the first slot is placed before extending");
+        let last = *chosen
+            .last()
+            .expect("the first slot is placed before extending");
         let max_gap = self.pattern.slots[next].gap_before;
         for position in positions_of(&self.slots[next], self.hits) {
-            if position <= last || position > last + 1 + max_gap || self.sentences[position] != self.sentences[last] {
+            if position <= last
+                || position > last + 1 + max_gap
+                || self.sentences[position] != self.sentences[last]
+            {
                 continue;
             }
             chosen.push(position);
@@ -266,7 +275,8 @@ impl Search<'_> {
 /// "suicid*"), for prefixes long enough that this cannot be another word's.
 fn prefix_with_typo(prefix: &str, word: &str) -> bool {
     let len = prefix.len();
-    if len < FUZZY_MIN_LEN - 1 || word.len() + 1 < len || prefix.as_bytes()[0] != word.as_bytes()[0] {
+    if len < FUZZY_MIN_LEN - 1 || word.len() + 1 < len || prefix.as_bytes()[0] != word.as_bytes()[0]
+    {
         return false;
     }
     (len - 1..=len + 1)
@@ -336,11 +346,14 @@ mod tests {
         let s = set(&["me suicider", "envie mourir"]);
         assert_eq!(matched(&s, "envie de mourir"), [1]);
         assert_eq!(matched(&s, "je vais me suicder"), [0]);
-                assert_eq!(matched(&s, "je vais me sucider"), [0]);
+        assert_eq!(matched(&s, "je vais me sucider"), [0]);
         let prefixed = set(&["me suicid*"]);
         assert_eq!(matched(&prefixed, "je veux me suicder"), [0]);
         assert_eq!(matched(&prefixed, "je veux me sucidé"), [0]);
-        assert!(matched(&prefixed, "je me suis").is_empty(), "a short word is no typo of a long prefix");
+        assert!(
+            matched(&prefixed, "je me suis").is_empty(),
+            "a short word is no typo of a long prefix"
+        );
         // Short words must be exact: "mourir" is one letter from "courir".
         assert!(matched(&s, "envie de courir").is_empty());
         assert!(matched(&s, "envie de nourir").is_empty());

@@ -9,6 +9,7 @@
 //! shared by communes of comparable size (Saint-Denis) gives the candidates,
 //! so the conversation can ask instead of guessing.
 
+use super::theme::FRENCH_STOP_WORDS;
 use crate::knowledge::{DepartementCode, Knowledge};
 use crate::text::{normalize, Slang};
 use serde::Serialize;
@@ -178,7 +179,7 @@ const WORD_FOLLOWERS: &[&str] = &["de", "d", "du", "des", "sportif", "sportifs",
 pub struct PlaceReading {
     pub department: Option<DepartementCode>,
     pub candidates: Vec<DepartementCode>,
-        /// The words that named the place.
+    /// The words that named the place.
     pub text: String,
     pub rule: &'static str,
     /// Positions of every word read as a place, so the theme matcher can
@@ -212,16 +213,12 @@ pub struct PlaceFinder {
     /// Folded commune name → (département, population), biggest first, one per département.
     communes: HashMap<String, Vec<(DepartementCode, u32)>>,
     postal: HashMap<String, Vec<DepartementCode>>,
-        common_words: HashSet<String>,
+
     place_words: HashSet<String>,
 }
 
 impl PlaceFinder {
-    pub fn new(
-        knowledge: &Knowledge,
-        slang: &Slang,
-        common_words: &HashSet<String>,
-    ) -> PlaceFinder {
+    pub fn new(knowledge: &Knowledge, slang: &Slang) -> PlaceFinder {
         // Names are read the way messages are: "seine st denis" is "seine saint denis".
         let fold_phrase = |text: &str| normalize(text, slang).joined();
         let mut names = HashMap::new();
@@ -263,10 +260,7 @@ impl PlaceFinder {
             // "Le Havre" is also "au Havre": keep the name without its article
             // for towns big enough that the bare name means them.
             if let Some((article, rest)) = folded.split_once(' ') {
-                if ["le", "la", "les", "l"].contains(&article)
-                    && c.population >= 10_000
-                    && !common_words.contains(rest)
-                {
+                if ["le", "la", "les", "l"].contains(&article) && c.population >= 10_000 {
                     add(rest.to_string(), &c.departement, c.population);
                 }
             }
@@ -293,18 +287,20 @@ impl PlaceFinder {
             names,
             communes,
             postal,
-                        common_words: common_words.clone(),
+
             place_words: knowledge.place_words.clone(),
         }
     }
 
     /// The place a message names, if any.
     pub fn find(&self, words: &[String]) -> Option<PlaceReading> {
-                let mut sightings = Vec::new();
+        let mut sightings = Vec::new();
         let mut positions = Vec::new();
         let mut i = 0;
         while i < words.len() {
-            if let Some((sighting, used)) = self.number_at(words, i).or_else(|| self.name_at(words, i)) {
+            if let Some((sighting, used)) =
+                self.number_at(words, i).or_else(|| self.name_at(words, i))
+            {
                 sightings.push(sighting);
                 positions.extend(i..i + used);
                 i += used;
@@ -329,7 +325,10 @@ impl PlaceFinder {
         let after_next = words.get(i + 2).map(String::as_str);
         let dated = next.is_some_and(|n| ["du", "de", "d"].contains(&n))
             && after_next.is_some_and(|w| NUMBER_BLOCKERS.contains(&w) || w == "ce");
-        if dated || next.is_some_and(|n| NUMBER_BLOCKERS.contains(&n)) || prev.is_some_and(|p| PHONE_CUES.contains(&p)) {
+        if dated
+            || next.is_some_and(|n| NUMBER_BLOCKERS.contains(&n))
+            || prev.is_some_and(|p| PHONE_CUES.contains(&p))
+        {
             return None;
         }
         // Pairs of digits in a row are a phone number ("01 48 06 42 41").
@@ -365,7 +364,8 @@ impl PlaceFinder {
         let before_prev = i.checked_sub(2).map(|p| words[p].as_str());
         let cued = if emergency_number {
             prev.is_some_and(|p| STRICT_CODE_CUES.contains(&p))
-                || (prev == Some("le") && before_prev.is_some_and(|p| STRICT_CODE_CUES.contains(&p)))
+                || (prev == Some("le")
+                    && before_prev.is_some_and(|p| STRICT_CODE_CUES.contains(&p)))
         } else {
             prev.is_some_and(|p| CODE_CUES.contains(&p))
         };
@@ -423,13 +423,16 @@ impl PlaceFinder {
         prev: Option<&str>,
     ) -> Option<Sighting> {
         let biggest = homonyms.first()?.1;
-        let common = self.place_words.contains(phrase) || phrase.split(' ').all(|w| self.common_words.contains(w));
+        // A name that is an ordinary word ("Sens", "Vue") or only small words.
+        let common = self.place_words.contains(phrase)
+            || phrase.split(' ').all(|w| FRENCH_STOP_WORDS.contains(&w));
         let strong_cue = prev.is_some_and(|p| STRONG_CUES.contains(&p));
         let weak_cue = prev.is_some_and(|p| WEAK_CUES.contains(&p));
         // "a" is also the verb ("il a eu"): a short name that is a word ("Eu",
         // "Y", "Bar") needs a cue that can only introduce a place.
         let short = phrase.len() < 4;
-        let place_cue = prev.is_some_and(|p| ["habite", "habites", "vis", "vit", "ville", "commune"].contains(&p));
+        let place_cue = prev
+            .is_some_and(|p| ["habite", "habites", "vis", "vit", "ville", "commune"].contains(&p));
         let accepted = if common && short {
             place_cue
         } else if common {
@@ -474,7 +477,8 @@ fn introduced_as_place(words: &[String], i: usize, n: usize) -> bool {
     let next = at(Some(i + n));
     let introduced = ARTICLES.contains(&words[i].as_str())
         || prev.is_some_and(|p| ARTICLES.contains(&p))
-        || (prev.is_some_and(|p| PLURAL_ARTICLES.contains(&p)) && before_prev.is_some_and(|p| ARTICLES.contains(&p)));
+        || (prev.is_some_and(|p| PLURAL_ARTICLES.contains(&p))
+            && before_prev.is_some_and(|p| ARTICLES.contains(&p)));
     introduced && !next.is_some_and(|w| WORD_FOLLOWERS.contains(&w))
 }
 
@@ -492,7 +496,7 @@ fn certain(strength: u8, code: DepartementCode, text: &str, rule: &'static str) 
 /// ("Saint-Denis, à la Réunion" is 974).
 fn reconcile(mut sightings: Vec<Sighting>) -> Option<PlaceReading> {
     // Stable sort: among equals, the first mentioned leads.
-    sightings.sort_by(|a, b| b.strength.cmp(&a.strength));
+    sightings.sort_by_key(|s| std::cmp::Reverse(s.strength));
     let mut best = sightings.first()?.clone();
     if !best.certain {
         for other in &sightings[1..] {
@@ -513,14 +517,14 @@ fn reconcile(mut sightings: Vec<Sighting>) -> Option<PlaceReading> {
         PlaceReading {
             department: best.codes.first().cloned(),
             candidates: Vec::new(),
-                        text: best.text,
+            text: best.text,
             rule: best.rule,
             positions: Vec::new(),
         }
     } else {
         PlaceReading {
             department: None,
-                        candidates: best.codes,
+            candidates: best.codes,
             text: best.text,
             rule: best.rule,
             positions: Vec::new(),

@@ -84,12 +84,12 @@ struct Tuning {
 }
 
 const TUNING: Tuning = Tuning {
-    spread_floor: 0.1,
+    spread_floor: 0.3,
     keyword_weight: 1.3,
     fuzzy_boost: 2.5,
     vote_weight: 1.0,
     profile_weight: 1.0,
-    min_score: 3.0,
+    min_score: 9.0,
     strong_score: 12.0,
     off_topic_margin: 1.0,
     keyword_repeat: 2,
@@ -99,7 +99,9 @@ fn tuning() -> Tuning {
     let mut t = TUNING;
     if let Ok(spec) = std::env::var("PROMENEUR_THEME_TUNING") {
         for pair in spec.split(',') {
-            let Some((k, v)) = pair.split_once('=') else { continue };
+            let Some((k, v)) = pair.split_once('=') else {
+                continue;
+            };
             let v: f32 = v.parse().unwrap_or(0.0);
             match k {
                 "floor" => t.spread_floor = v,
@@ -159,11 +161,17 @@ impl Corpus {
         let mut schema = Schema::builder();
         let text_options = |tokenizer: &str, record: IndexRecordOption| {
             TextOptions::default().set_indexing_options(
-                TextFieldIndexing::default().set_tokenizer(tokenizer).set_index_option(record),
+                TextFieldIndexing::default()
+                    .set_tokenizer(tokenizer)
+                    .set_index_option(record),
             )
         };
-        let stem_field = schema.add_text_field("stem", text_options("fr_stem", IndexRecordOption::WithFreqs));
-        let word_field = schema.add_text_field("word", text_options("fr_word", IndexRecordOption::Basic));
+        let stem_field = schema.add_text_field(
+            "stem",
+            text_options("fr_stem", IndexRecordOption::WithFreqs),
+        );
+        let word_field =
+            schema.add_text_field("word", text_options("fr_word", IndexRecordOption::Basic));
         let doc_ref_field = schema.add_u64_field("doc_ref", FAST);
         let index = Index::create_in_ram(schema.build());
         index.tokenizers().register("fr_stem", analyzer(true));
@@ -194,27 +202,46 @@ impl Corpus {
 
     fn knows_word(&self, word: &str) -> bool {
         let term = Term::from_field_text(self.word_field, word);
-        self.searcher.doc_freq(&term).map(|n| n > 0).unwrap_or(false)
+        self.searcher
+            .doc_freq(&term)
+            .map(|n| n > 0)
+            .unwrap_or(false)
     }
 
     /// The best documents for the query, as `(score, doc_ref)`.
-    fn search(&self, query: &MessageQuery, fuzzy_boost: f32, limit: usize) -> tantivy::Result<Vec<(f32, usize)>> {
+    fn search(
+        &self,
+        query: &MessageQuery,
+        fuzzy_boost: f32,
+        limit: usize,
+    ) -> tantivy::Result<Vec<(f32, usize)>> {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (stem, weight) in &query.stems {
-            let term = TermQuery::new(Term::from_field_text(self.stem_field, stem), IndexRecordOption::WithFreqs);
-            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), *weight))));
+            let term = TermQuery::new(
+                Term::from_field_text(self.stem_field, stem),
+                IndexRecordOption::WithFreqs,
+            );
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(term), *weight)),
+            ));
         }
         for word in &query.fuzzy {
             let distance = typo_distance(word) as u8;
-            let term = FuzzyTermQuery::new(Term::from_field_text(self.word_field, word), distance, true);
-            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), fuzzy_boost))));
+            let term =
+                FuzzyTermQuery::new(Term::from_field_text(self.word_field, word), distance, true);
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(term), fuzzy_boost)),
+            ));
         }
         if clauses.is_empty() {
             return Ok(Vec::new());
         }
-        let top = self
-            .searcher
-            .search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit).order_by_score())?;
+        let top = self.searcher.search(
+            &BooleanQuery::new(clauses),
+            &TopDocs::with_limit(limit).order_by_score(),
+        )?;
         Ok(top
             .into_iter()
             .filter_map(|(score, address)| {
@@ -246,7 +273,9 @@ fn analyzer(stem: bool) -> TextAnalyzer {
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .filter(StopWordFilter::remove(FRENCH_STOP_WORDS.iter().map(|w| w.to_string())));
+        .filter(StopWordFilter::remove(
+            FRENCH_STOP_WORDS.iter().map(|w| w.to_string()),
+        ));
     if stem {
         builder.filter(Stemmer::new(Language::French)).build()
     } else {
@@ -267,7 +296,10 @@ fn analyse(analyzer: &TextAnalyzer, text: &str) -> Vec<String> {
 }
 
 impl TantivyThemeIndex {
-    pub fn build(knowledge: &Knowledge, slang: &Slang) -> Result<TantivyThemeIndex, ThemeIndexError> {
+    pub fn build(
+        knowledge: &Knowledge,
+        slang: &Slang,
+    ) -> Result<TantivyThemeIndex, ThemeIndexError> {
         let tuning = tuning();
         let (stem_analyzer, word_analyzer) = (analyzer(true), analyzer(false));
         let themes: Vec<ThemeId> = knowledge.themes.iter().map(|t| t.id.clone()).collect();
@@ -286,19 +318,27 @@ impl TantivyThemeIndex {
                 parts: Vec::new(),
             }));
         }
-                docs.extend(knowledge.off_topic.iter().map(|e| DocMeta {
+        docs.extend(knowledge.off_topic.iter().map(|e| DocMeta {
             theme: None,
             kind: DocKind::Example,
             text: e.clone(),
             parts: Vec::new(),
         }));
 
-                let texts: Vec<String> = docs.iter().map(|d| normalize(&d.text, slang).joined()).collect();
+        let texts: Vec<String> = docs
+            .iter()
+            .map(|d| normalize(&d.text, slang).joined())
+            .collect();
         for (meta, text) in docs.iter_mut().zip(&texts) {
             if meta.kind == DocKind::Keyword {
                 meta.parts = analyse(&word_analyzer, text)
                     .into_iter()
-                    .map(|word| (analyse(&stem_analyzer, &word).pop().unwrap_or_default(), word))
+                    .map(|word| {
+                        (
+                            analyse(&stem_analyzer, &word).pop().unwrap_or_default(),
+                            word,
+                        )
+                    })
                     .collect();
             }
         }
@@ -311,7 +351,11 @@ impl TantivyThemeIndex {
             for stem in analyse(&stem_analyzer, text) {
                 spread.entry(stem).or_insert_with(|| vec![0; classes])[class_of(meta)] += 1;
             }
-            let repeat = if meta.kind == DocKind::Keyword { tuning.keyword_repeat } else { 1 };
+            let repeat = if meta.kind == DocKind::Keyword {
+                tuning.keyword_repeat
+            } else {
+                1
+            };
             for _ in 0..repeat {
                 let profile = &mut profiles[class_of(meta)];
                 profile.push_str(text);
@@ -383,7 +427,10 @@ fn coverage(parts: &[(String, String)], query: &MessageQuery) -> f32 {
         .iter()
         .filter(|(stem, word)| {
             query.stems.iter().any(|(s, _)| s == stem)
-                || query.fuzzy.iter().any(|f| edit_distance_within(f, word, typo_distance(f)) <= typo_distance(f))
+                || query
+                    .fuzzy
+                    .iter()
+                    .any(|f| edit_distance_within(f, word, typo_distance(f)) <= typo_distance(f))
         })
         .count();
     covered as f32 / parts.len() as f32
@@ -406,15 +453,21 @@ impl ThemeIndex for TantivyThemeIndex {
         let query = self.query(&message.joined());
         // A search over an in-memory index fails only on a bug; the message
         // then gets "no theme", which the conversation handles by asking.
-        let hits = self.examples.search(&query, t.fuzzy_boost, VOTERS).unwrap_or_default();
-        let profile_hits = self.profiles.search(&query, t.fuzzy_boost, self.themes.len() + 1).unwrap_or_default();
+        let hits = self
+            .examples
+            .search(&query, t.fuzzy_boost, VOTERS)
+            .unwrap_or_default();
+        let profile_hits = self
+            .profiles
+            .search(&query, t.fuzzy_boost, self.themes.len() + 1)
+            .unwrap_or_default();
 
         // Class `themes.len()` is "nothing routable".
         let none = self.themes.len();
         let mut votes: Vec<Vec<(f32, usize)>> = vec![Vec::new(); none + 1];
         for (score, doc_ref) in hits {
             let meta = &self.docs[doc_ref];
-                        let weight = match meta.kind {
+            let weight = match meta.kind {
                 DocKind::Keyword => t.keyword_weight * coverage(&meta.parts, &query).powi(2),
                 DocKind::Example => 1.0,
             };
@@ -431,16 +484,25 @@ impl ThemeIndex for TantivyThemeIndex {
                 v.sort_by(|a, b| b.0.total_cmp(&a.0));
                 let vote: f32 = v.iter().zip(VOTE_WEIGHTS).map(|((s, _), w)| s * w).sum();
                 let score = t.vote_weight * vote + t.profile_weight * profile[class];
-                (class, score, v.iter().take(VOTE_WEIGHTS.len()).map(|(_, d)| *d).collect())
+                (
+                    class,
+                    score,
+                    v.iter().take(VOTE_WEIGHTS.len()).map(|(_, d)| *d).collect(),
+                )
             })
             .filter(|(_, score, _)| *score > 0.0)
             .collect();
         scores.sort_by(|a, b| b.1.total_cmp(&a.1));
 
         let best_theme = scores.iter().find(|(class, _, _)| *class != none);
-        let off_topic = scores.iter().find(|(class, _, _)| *class == none).map_or(0.0, |s| s.1);
+        let off_topic = scores
+            .iter()
+            .find(|(class, _, _)| *class == none)
+            .map_or(0.0, |s| s.1);
         let (theme, confidence) = match best_theme {
-            Some(&(class, best, _)) if best >= t.min_score && best > off_topic * t.off_topic_margin => {
+            Some(&(class, best, _))
+                if best >= t.min_score && best > off_topic * t.off_topic_margin =>
+            {
                 let runner_up = scores
                     .iter()
                     .filter(|(c, _, _)| *c != class)
@@ -448,13 +510,17 @@ impl ThemeIndex for TantivyThemeIndex {
                     .fold(0.0f32, f32::max);
                 let lead = (best - runner_up) / best;
                 let strength = (best / t.strong_score).min(1.0);
-                (Some(self.themes[class].clone()), (lead * strength.sqrt()).clamp(0.01, 1.0))
+                (
+                    Some(self.themes[class].clone()),
+                    (lead * strength.sqrt()).clamp(0.01, 1.0),
+                )
             }
             _ => (None, 0.0),
         };
 
         let terms: Vec<String> = query.stems.iter().map(|(s, _)| s.clone()).collect();
-        let stems_of = |doc: usize| analyse(&self.stem_analyzer, &self.docs[doc].text.to_lowercase());
+        let stems_of =
+            |doc: usize| analyse(&self.stem_analyzer, &self.docs[doc].text.to_lowercase());
         let evidence = ThemeEvidence {
             scores: scores
                 .iter()
@@ -464,8 +530,15 @@ impl ThemeIndex for TantivyThemeIndex {
                     matches: docs
                         .iter()
                         .map(|&d| {
-                            let shared: Vec<String> = stems_of(d).into_iter().filter(|s| terms.contains(s)).collect();
-                            let kind = if self.docs[d].kind == DocKind::Keyword { "keyword" } else { "example" };
+                            let shared: Vec<String> = stems_of(d)
+                                .into_iter()
+                                .filter(|s| terms.contains(s))
+                                .collect();
+                            let kind = if self.docs[d].kind == DocKind::Keyword {
+                                "keyword"
+                            } else {
+                                "example"
+                            };
                             format!("{kind} \"{}\" [{}]", self.docs[d].text, shared.join(" "))
                         })
                         .collect(),

@@ -173,6 +173,9 @@ struct SlangFile {
 pub struct DangerSignal {
     pub id: String,
     pub label: String,
+    /// The theme this situation belongs to, when it has one ("violence
+    /// sexuelle" is `sexualite`); it takes precedence over the words' theme.
+    pub theme: Option<ThemeId>,
     /// Resource ids, in the order they are shown.
     pub lines: Vec<ResourceId>,
     pub patterns: Vec<Pattern>,
@@ -189,6 +192,8 @@ struct DangerFile {
 struct DangerEntry {
     id: String,
     label: String,
+    #[serde(default)]
+    theme: Option<String>,
     lines: Vec<String>,
     patterns: Vec<String>,
 }
@@ -211,7 +216,7 @@ pub struct Knowledge {
     /// Areas people name that are not a département ("paca", "alsace"),
     /// with the départements they cover.
     pub region_aliases: Vec<(String, Vec<DepartementCode>)>,
-        pub communes: Vec<Commune>,
+    pub communes: Vec<Commune>,
     /// Commune names that are also ordinary words ("vue", "sens", "tours"),
     /// folded: read as places only after a clear cue.
     pub place_words: HashSet<String>,
@@ -300,7 +305,7 @@ impl Knowledge {
             .unwrap_or_default();
         all.extend(p.into_vec());
 
-                let mut p = problems_for("areas.toml");
+        let mut p = problems_for("areas.toml");
         let region_aliases = read_toml(&dir.join("areas.toml"), &mut p)
             .map(|file| departement::validate_regions(file, &mut p))
             .unwrap_or_default();
@@ -316,7 +321,7 @@ impl Knowledge {
         };
         all.extend(p.into_vec());
 
-                let mut p = problems_for("place-words.txt");
+        let mut p = problems_for("place-words.txt");
         let place_words = match std::fs::read_to_string(dir.join("place-words.txt")) {
             Ok(text) => text
                 .lines()
@@ -339,7 +344,7 @@ impl Knowledge {
 
         let mut p = problems_for("danger.toml");
         let danger = read_toml::<DangerFile>(&dir.join("danger.toml"), &mut p)
-            .map(|f| validate_danger(f, &known_resources, &mut p))
+            .map(|f| validate_danger(f, &known_resources, &known_themes, &mut p))
             .unwrap_or_default();
         all.extend(p.into_vec());
 
@@ -358,7 +363,7 @@ impl Knowledge {
             resources,
             departements,
             region_aliases,
-                        communes,
+            communes,
             place_words,
             slang,
             danger,
@@ -482,7 +487,7 @@ fn validate_theme(
             );
         }
     }
-    (p.len() == before).then(|| Theme {
+    (p.len() == before).then_some(Theme {
         id: ThemeId(file.id),
         label: file.label,
         description: file.description,
@@ -521,6 +526,7 @@ fn validate_slang(file: SlangFile, p: &mut Problems) -> Vec<(String, String)> {
 fn validate_danger(
     file: DangerFile,
     known_resources: &[ResourceId],
+    known_themes: &[ThemeId],
     p: &mut Problems,
 ) -> Vec<DangerSignal> {
     let mut signals = Vec::new();
@@ -555,9 +561,19 @@ fn validate_danger(
             }
         }
         let patterns = compile_patterns(&entry.patterns, &format!("{key}.patterns"), p);
+        let theme = entry.theme.and_then(|theme| {
+            known_theme_ids(
+                std::slice::from_ref(&theme),
+                known_themes,
+                &format!("{key}.theme"),
+                p,
+            )
+            .pop()
+        });
         signals.push(DangerSignal {
             id: entry.id,
             label: entry.label,
+            theme,
             lines,
             patterns,
         });

@@ -14,7 +14,9 @@ pub fn knowledge_dir() -> PathBuf {
 
 pub fn knowledge() -> &'static Knowledge {
     static KNOWLEDGE: OnceLock<Knowledge> = OnceLock::new();
-    KNOWLEDGE.get_or_init(|| Knowledge::load(&knowledge_dir()).expect("the shipped knowledge base is valid"))
+    KNOWLEDGE.get_or_init(|| {
+        Knowledge::load(&knowledge_dir()).expect("the shipped knowledge base is valid")
+    })
 }
 
 pub fn classifier() -> &'static Classifier {
@@ -24,9 +26,12 @@ pub fn classifier() -> &'static Classifier {
 
 /// A labelled set from tests/data.
 pub fn labelled(name: &str) -> Vec<promeneur_bot::classify::evaluate::Labelled> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    promeneur_bot::classify::evaluate::parse_labelled(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    promeneur_bot::classify::evaluate::parse_labelled(&text)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Copies the knowledge base to a fresh temporary folder, for tests that break it.
