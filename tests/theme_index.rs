@@ -34,7 +34,7 @@ fn implementations() -> Vec<(&'static str, Box<dyn ThemeIndex>)> {
 
 fn theme(index: &dyn ThemeIndex, text: &str) -> Option<String> {
     index
-        .match_theme(&normalize(text, &slang()))
+        .match_theme(&normalize(text, &slang()), true)
         .theme
         .map(|t| t.0)
 }
@@ -66,7 +66,7 @@ fn each_theme_is_found_from_its_plainest_word() {
 fn nothing_to_route_gives_no_theme() {
     for (name, index) in implementations() {
         for text in ["", "   ", "😂😂😂", "?", "ok"] {
-            let found = index.match_theme(&normalize(text, &slang()));
+            let found = index.match_theme(&normalize(text, &slang()), true);
             assert_eq!(found.theme, None, "{name}: {text:?}");
             assert_eq!(found.confidence, 0.0, "{name}: {text:?}");
         }
@@ -93,7 +93,7 @@ fn any_text_is_read_without_error() {
     ];
     for (name, index) in implementations() {
         for text in nasty {
-            let found = index.match_theme(&normalize(text, &slang()));
+            let found = index.match_theme(&normalize(text, &slang()), true);
             assert!((0.0..=1.0).contains(&found.confidence), "{name}");
         }
     }
@@ -102,10 +102,13 @@ fn any_text_is_read_without_error() {
 #[test]
 fn confidence_is_higher_for_a_clear_message() {
     for (name, index) in implementations() {
-        let clear = index.match_theme(&normalize(
-            "je cherche un stage et une alternance après mon BTS",
-            &slang(),
-        ));
+        let clear = index.match_theme(
+            &normalize(
+                "je cherche un stage et une alternance après mon BTS",
+                &slang(),
+            ),
+            false,
+        );
         assert_eq!(
             clear.theme.as_ref().map(|t| t.as_str()),
             Some("orientation"),

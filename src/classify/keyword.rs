@@ -34,7 +34,7 @@ impl KeywordThemeIndex {
 }
 
 impl ThemeIndex for KeywordThemeIndex {
-    fn match_theme(&self, message: &Normalized) -> ThemeMatch {
+    fn match_theme(&self, message: &Normalized, _explain: bool) -> ThemeMatch {
         let mut scores: Vec<ThemeScore> = self
             .themes
             .iter()

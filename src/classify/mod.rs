@@ -92,7 +92,9 @@ pub struct ThemeMatch {
 /// ([`TantivyThemeIndex`]) and one plain keyword matcher ([`keyword::KeywordThemeIndex`])
 /// used as a baseline and in tests; both pass the same conformance tests.
 pub trait ThemeIndex: Send + Sync {
-    fn match_theme(&self, message: &Normalized) -> ThemeMatch;
+    /// The theme of a message; with `explain`, the evidence too (it costs
+    /// more, so the message path leaves it out).
+    fn match_theme(&self, message: &Normalized, explain: bool) -> ThemeMatch;
 }
 
 /// The whole reader of messages, built once from the knowledge base.
@@ -165,8 +167,10 @@ impl Classifier {
         let parent_cue = self.parent.matches(&message).into_iter().next();
         let place = self.places.find(&message.words);
         let theme = match &place {
-            Some(place) => self.themes.match_theme(&message.without(&place.positions)),
-            None => self.themes.match_theme(&message),
+            Some(place) => self
+                .themes
+                .match_theme(&message.without(&place.positions), explain),
+            None => self.themes.match_theme(&message, explain),
         };
         let (department, department_candidates) = match &place {
             Some(reading) => (reading.department.clone(), reading.candidates.clone()),
@@ -175,7 +179,9 @@ impl Classifier {
         // A danger signal names the situation more surely than the words do:
         // "il m'a forcée à la soirée, j'étais bourrée" is sexual violence.
         let (theme_id, confidence) = match danger.iter().find_map(|hit| hit.theme.clone()) {
-            Some(situation) if theme.theme.as_ref() != Some(&situation) => {
+            Some(situation)
+                if theme.theme.as_ref() != Some(&situation) && theme.confidence < CONFIDENT =>
+            {
                 (Some(situation), CONFIDENT)
             }
             _ => (theme.theme.clone(), theme.confidence),

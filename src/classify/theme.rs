@@ -30,10 +30,10 @@ use tantivy::{Index, IndexWriter, Searcher, TantivyDocument, Term};
 pub const FRENCH_STOP_WORDS: &[&str] = &[
     "au", "aux", "avec", "ce", "ces", "dans", "de", "des", "du", "elle", "en", "et", "eux", "il",
     "je", "la", "le", "leur", "lui", "ma", "mais", "me", "meme", "mes", "moi", "mon", "ne", "nos",
-    "notre", "nous", "on", "ou", "par", "pas", "pour", "qu", "que", "qui", "sa", "se", "ses",
-    "sur", "ta", "te", "tes", "toi", "ton", "tu", "un", "une", "vos", "votre", "vous", "c", "d",
-    "j", "l", "a", "m", "n", "s", "t", "y", "etee", "etees", "etant", "suis", "es", "etes", "sont",
-    "serai", "seras", "sera", "serons", "serez", "seront", "serais", "serait", "serions", "seriez",
+    "notre", "nous", "on", "ou", "par", "pour", "qu", "que", "qui", "sa", "se", "ses", "sur", "ta",
+    "te", "tes", "toi", "ton", "tu", "un", "une", "vos", "votre", "vous", "c", "d", "j", "l", "a",
+    "m", "n", "s", "t", "y", "etee", "etees", "etant", "suis", "es", "etes", "sont", "serai",
+    "seras", "sera", "serons", "serez", "seront", "serais", "serait", "serions", "seriez",
     "seraient", "etais", "etait", "etions", "etiez", "etaient", "fus", "fut", "fumes", "futes",
     "furent", "sois", "soit", "soyons", "soyez", "soient", "fusse", "fusses", "fussions",
     "fussiez", "fussent", "ayant", "eu", "eue", "eues", "eus", "ai", "avons", "avez", "ont",
@@ -41,29 +41,30 @@ pub const FRENCH_STOP_WORDS: &[&str] = &[
     "avais", "avait", "aviez", "avaient", "eut", "eumes", "eutes", "eurent", "aie", "aies", "ait",
     "ayons", "ayez", "aient", "eusse", "eusses", "eussions", "eussiez", "eussent", "ceci", "cela",
     "cet", "cette", "ici", "ils", "les", "leurs", "quel", "quels", "quelle", "quelles", "sans",
-    "soi", "est", "ca", "va", "fait", "faire", "tres", "trop", "bien", "tout", "tous", "toute",
-    "toutes", "comme", "si", "aussi", "alors", "donc", "quand", "comment", "pourquoi", "quoi",
-    "oui", "non", "ok", "bon", "ya", "avoir", "etre", "vraiment", "juste", "peu", "beaucoup",
-    "encore", "deja", "chose", "truc", "trucs", "genre", "sais", "sait", "savoir", "peux", "peut",
-    "veux", "veut", "dois", "doit", "faut", "fais", "dit", "dire", "mm", "the",
+    "soi", "est", "ca", "fait", "faire", "tres", "trop", "tous", "toute", "toutes", "comme", "si",
+    "aussi", "alors", "donc", "quand", "comment", "pourquoi", "quoi", "oui", "non", "ok", "bon",
+    "ya", "avoir", "etre", "vraiment", "juste", "peu", "beaucoup", "encore", "deja", "chose",
+    "truc", "trucs", "genre", "sais", "sait", "savoir", "peux", "peut", "veux", "veut", "dois",
+    "doit", "faut", "fais", "dit", "dire", "mm", "the",
 ];
 
 /// How many of the best example documents vote.
 const VOTERS: usize = 40;
-/// A theme's example vote is its best documents' scores, each counting less.
-const VOTE_WEIGHTS: [f32; 3] = [1.0, 0.5, 0.25];
+
 /// Words shorter than this are not looked up with typo tolerance.
 const FUZZY_MIN_LEN: usize = 4;
 /// Long pastes are cut to this many distinct terms before querying.
 const MAX_QUERY_TERMS: usize = 64;
 
-/// A term spread over many themes ("fils", "ans", "mere" in parents'
-/// messages of every theme) says little; one concentrated on a theme says a
-/// lot. A term's weight is `floor + (1 - floor) × c²`, where `c` is the share
-/// of its documents that belong to its most frequent class (a theme, or
-/// off-topic).
+/// The matcher's settings, chosen on the development set
+/// (`promeneur-bot evaluate tests/data/dev.jsonl`) and checked on the held-out
+/// ones.
 #[derive(Debug, Clone, Copy)]
 struct Tuning {
+    /// A term spread over many themes ("fils", "ans", "mere" in parents'
+    /// messages of every theme) says little; one concentrated on a theme says
+    /// a lot. A term's weight is `floor + (1 - floor) × c²`, where `c` is the
+    /// share of its documents in its most frequent class (a theme, or off-topic).
     spread_floor: f32,
     /// Keywords are curated: a keyword match weighs more than an example match.
     keyword_weight: f32,
@@ -77,10 +78,14 @@ struct Tuning {
     min_score: f32,
     /// At this score and above, a theme with a clear lead is fully confident.
     strong_score: f32,
-    /// How much the off-topic class must lose by for a theme to be named.
+    /// How much the best theme must beat the off-topic class by: "no theme"
+    /// is better than a wrong one.
     off_topic_margin: f32,
     /// Each keyword is repeated this many times in its theme's profile.
     keyword_repeat: usize,
+    /// How many of a class's best documents count, each `decay` times the one before.
+    votes: usize,
+    decay: f32,
 }
 
 const TUNING: Tuning = Tuning {
@@ -91,34 +96,11 @@ const TUNING: Tuning = Tuning {
     profile_weight: 1.0,
     min_score: 9.0,
     strong_score: 12.0,
-    off_topic_margin: 1.0,
+    off_topic_margin: 1.15,
     keyword_repeat: 2,
+    votes: 3,
+    decay: 0.5,
 };
-
-fn tuning() -> Tuning {
-    let mut t = TUNING;
-    if let Ok(spec) = std::env::var("PROMENEUR_THEME_TUNING") {
-        for pair in spec.split(',') {
-            let Some((k, v)) = pair.split_once('=') else {
-                continue;
-            };
-            let v: f32 = v.parse().unwrap_or(0.0);
-            match k {
-                "floor" => t.spread_floor = v,
-                "kw" => t.keyword_weight = v,
-                "fuzzy" => t.fuzzy_boost = v,
-                "vote" => t.vote_weight = v,
-                "profile" => t.profile_weight = v,
-                "min" => t.min_score = v,
-                "strong" => t.strong_score = v,
-                "margin" => t.off_topic_margin = v,
-                "repeat" => t.keyword_repeat = v as usize,
-                _ => {}
-            }
-        }
-    }
-    t
-}
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the theme index")]
@@ -300,7 +282,7 @@ impl TantivyThemeIndex {
         knowledge: &Knowledge,
         slang: &Slang,
     ) -> Result<TantivyThemeIndex, ThemeIndexError> {
-        let tuning = tuning();
+        let tuning = TUNING;
         let (stem_analyzer, word_analyzer) = (analyzer(true), analyzer(false));
         let themes: Vec<ThemeId> = knowledge.themes.iter().map(|t| t.id.clone()).collect();
         let mut docs = Vec::new();
@@ -396,17 +378,30 @@ impl TantivyThemeIndex {
     }
 
     fn query(&self, text: &str) -> MessageQuery {
-        let stems = analyse(&self.stem_analyzer, text)
+        // "jvape", "jfume", "mappelle": an elided pronoun glued to a word the
+        // knowledge base knows is read as that word.
+        let words: Vec<String> = analyse(&self.word_analyzer, text)
             .into_iter()
             .take(MAX_QUERY_TERMS)
+            .map(|word| match unglue(&word) {
+                Some(rest)
+                    if !self.examples.knows_word(&word) && self.examples.knows_word(rest) =>
+                {
+                    rest.to_string()
+                }
+                _ => word,
+            })
+            .collect();
+        let joined = words.join(" ");
+        let stems = analyse(&self.stem_analyzer, &joined)
+            .into_iter()
             .map(|stem| {
                 let weight = self.term_weights.get(&stem).copied().unwrap_or(1.0);
                 (stem, weight)
             })
             .collect();
-        let fuzzy = analyse(&self.word_analyzer, text)
+        let fuzzy = words
             .into_iter()
-            .take(MAX_QUERY_TERMS)
             .filter(|word| {
                 word.chars().count() >= FUZZY_MIN_LEN
                     && !word.bytes().any(|b| b.is_ascii_digit())
@@ -415,6 +410,15 @@ impl TantivyThemeIndex {
             .collect();
         MessageQuery { stems, fuzzy }
     }
+}
+
+/// The word after an elided pronoun written without its apostrophe ("jvape"
+/// is "j'vape"), if the word is long enough to be one.
+fn unglue(word: &str) -> Option<&str> {
+    let first = word.chars().next()?;
+    let rest = &word[first.len_utf8()..];
+    (matches!(first, 'j' | 'm' | 't' | 'l' | 'd' | 's' | 'n' | 'c') && rest.len() >= 4)
+        .then_some(rest)
 }
 
 /// The share of a keyword's words that the message contains, by stem or
@@ -445,7 +449,7 @@ fn typo_distance(word: &str) -> usize {
 }
 
 impl ThemeIndex for TantivyThemeIndex {
-    fn match_theme(&self, message: &Normalized) -> ThemeMatch {
+    fn match_theme(&self, message: &Normalized, explain: bool) -> ThemeMatch {
         if message.is_empty() {
             return ThemeMatch::default();
         }
@@ -482,12 +486,17 @@ impl ThemeIndex for TantivyThemeIndex {
             .enumerate()
             .map(|(class, mut v)| {
                 v.sort_by(|a, b| b.0.total_cmp(&a.0));
-                let vote: f32 = v.iter().zip(VOTE_WEIGHTS).map(|((s, _), w)| s * w).sum();
+                let vote: f32 = v
+                    .iter()
+                    .take(t.votes)
+                    .zip(std::iter::successors(Some(1.0f32), |w| Some(w * t.decay)))
+                    .map(|((s, _), w)| s * w)
+                    .sum();
                 let score = t.vote_weight * vote + t.profile_weight * profile[class];
                 (
                     class,
                     score,
-                    v.iter().take(VOTE_WEIGHTS.len()).map(|(_, d)| *d).collect(),
+                    v.iter().take(t.votes).map(|(_, d)| *d).collect(),
                 )
             })
             .filter(|(_, score, _)| *score > 0.0)
@@ -518,6 +527,13 @@ impl ThemeIndex for TantivyThemeIndex {
             _ => (None, 0.0),
         };
 
+        if !explain {
+            return ThemeMatch {
+                theme,
+                confidence: (confidence * 100.0).round() / 100.0,
+                evidence: ThemeEvidence::default(),
+            };
+        }
         let terms: Vec<String> = query.stems.iter().map(|(s, _)| s.clone()).collect();
         let stems_of =
             |doc: usize| analyse(&self.stem_analyzer, &self.docs[doc].text.to_lowercase());
