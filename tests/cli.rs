@@ -109,9 +109,9 @@ fn check_reports_every_problem_with_file_and_key() {
         std::fs::write(path(name), text.replacen(from, to, 1)).unwrap();
     };
     edit(
-        "resources.toml",
-        "availability = \"always\"",
-        "availability = \"always\"\ncolour = \"blue\"",
+        "audience.toml",
+        "parent = [",
+        "colour = \"blue\"\nparent = [",
     );
     edit(
         "themes/droits.toml",
@@ -133,11 +133,14 @@ fn check_reports_every_problem_with_file_and_key() {
         .unwrap();
     assert!(!output.status.success());
     let report = String::from_utf8_lossy(&output.stderr);
+    // Each mistake is reported once, not echoed at every reference to it.
+    assert!(report.starts_with("5 problem(s) found:"), "{report}");
     for expected in [
-        "resources.toml",
-        "colour",
+        "audience.toml: TOML parse error",
+        "unknown field `colour`, expected `parent`",
         "droits.toml: resources[0]: `pas-une-ressource` is not a resource id",
-        "danger.toml: signal[0].patterns[0]",
+        "danger.toml: signal[0].patterns[",
+        "a pattern cannot start with `...`",
         "famille.toml: the theme `famille` is missing",
         "departements.toml: departement[",
         "is not the time zone of 974: it is `Indian/Reunion`",
@@ -149,6 +152,29 @@ fn check_reports_every_problem_with_file_and_key() {
     }
 }
 
+#[test]
+fn an_unreadable_file_is_reported_once() {
+    let dir = common::knowledge_copy();
+    let path = dir.path().join("resources.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let broken = text.replacen(
+        "availability = \"always\"",
+        "availability = \"always\"\ncolour = \"blue\"",
+        1,
+    );
+    std::fs::write(&path, broken).unwrap();
+    let output = bot()
+        .args(["check", "--knowledge"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stderr);
+    assert!(report.starts_with("1 problem(s) found:"), "{report}");
+    assert!(
+        report.contains("resources.toml: TOML parse error"),
+        "{report}"
+    );
+}
 #[test]
 fn classify_refuses_a_broken_knowledge_base_and_a_missing_one() {
     let dir = common::knowledge_copy();

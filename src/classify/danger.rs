@@ -4,10 +4,13 @@
 //! they did not need; a miss can cost far more. The patterns in
 //! `knowledge/danger.toml` describe situations ("envie de mourir", "il
 //! menace de publier mes photos"), not topics, so a question about a topic
-//! ("c'est quoi le consentement") does not fire. This reader never decides
-//! what to answer: it says which signals are there.
+//! ("c'est quoi le consentement") does not fire. Each signal may also list
+//! single words that signal it on their own ("scarifie", "fugue"), heard
+//! unless the message is plainly about a topic ("c'est quoi", "en cours",
+//! "mdr"). This reader never decides what to answer: it says which signals
+//! are there.
 
-use super::pattern::PatternSet;
+use super::pattern::{Pattern, PatternSet};
 use crate::knowledge::{DangerSignal, ResourceId};
 use crate::text::Normalized;
 use serde::Serialize;
@@ -27,25 +30,36 @@ pub struct DangerHit {
 pub struct DangerDetector {
     signals: Vec<DangerSignal>,
     patterns: PatternSet<usize>,
+    /// The signals' single words, heard unless a topic cue is there.
+    words: PatternSet<usize>,
+    topic_cues: PatternSet<()>,
 }
 
 impl DangerDetector {
-    pub fn new(signals: &[DangerSignal]) -> DangerDetector {
-        let patterns = signals
-            .iter()
-            .enumerate()
-            .flat_map(|(i, s)| s.patterns.iter().cloned().map(move |p| (p, i)))
-            .collect();
+    pub fn new(signals: &[DangerSignal], topic_cues: &[Pattern]) -> DangerDetector {
+        let tagged = |of: fn(&DangerSignal) -> &Vec<Pattern>| {
+            signals
+                .iter()
+                .enumerate()
+                .flat_map(|(i, s)| of(s).iter().cloned().map(move |p| (p, i)))
+                .collect()
+        };
         DangerDetector {
             signals: signals.to_vec(),
-            patterns: PatternSet::new(patterns),
+            patterns: PatternSet::new(tagged(|s| &s.patterns)),
+            words: PatternSet::new(tagged(|s| &s.words)),
+            topic_cues: PatternSet::new(topic_cues.iter().cloned().map(|p| (p, ())).collect()),
         }
     }
 
     /// Every signal the words carry, once each, in the order of the knowledge base.
     pub fn detect(&self, message: &Normalized) -> Vec<DangerHit> {
         let mut hits: Vec<DangerHit> = Vec::new();
-        for found in self.patterns.matches(message) {
+        let mut found = self.patterns.matches(message);
+        if self.topic_cues.matches(message).is_empty() {
+            found.extend(self.words.matches(message));
+        }
+        for found in found {
             let signal = &self.signals[*found.value];
             if hits.iter().any(|h| h.signal == signal.id) {
                 continue;

@@ -130,7 +130,7 @@ impl Classifier {
         themes: Box<dyn ThemeIndex>,
     ) -> Classifier {
         Classifier {
-            danger: DangerDetector::new(&knowledge.danger),
+            danger: DangerDetector::new(&knowledge.danger, &knowledge.topic_cues),
             parent: PatternSet::new(
                 knowledge
                     .parent_cues

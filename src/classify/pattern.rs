@@ -279,8 +279,11 @@ fn prefix_with_typo(prefix: &str, word: &str) -> bool {
     {
         return false;
     }
+    // The typo may not fall on the prefix's last letter, where the word goes
+    // on: "etrangl*" is not "etranger".
+    let last = prefix.as_bytes()[len - 1];
     (len - 1..=len + 1)
-        .filter(|&k| k <= word.len() && word.is_char_boundary(k))
+        .filter(|&k| k <= word.len() && word.is_char_boundary(k) && word.as_bytes()[k - 1] == last)
         .any(|k| edit_distance_within(prefix, &word[..k], 1) <= 1)
 }
 
@@ -354,6 +357,9 @@ mod tests {
             matched(&prefixed, "je me suis").is_empty(),
             "a short word is no typo of a long prefix"
         );
+        let strangle = set(&["etrangl*"]);
+        assert!(matched(&strangle, "il est etranger").is_empty());
+        assert_eq!(matched(&strangle, "il m a etrnaglee"), [0]);
         // Short words must be exact: "mourir" is one letter from "courir".
         assert!(matched(&s, "envie de courir").is_empty());
         assert!(matched(&s, "envie de nourir").is_empty());

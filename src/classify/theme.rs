@@ -581,7 +581,12 @@ mod tests {
         assert_eq!(analyse(&a, "harcèlement"), analyse(&a, "harcelement"));
         assert_eq!(analyse(&a, "Harcèlement"), analyse(&a, "harceler"));
         assert_eq!(analyse(&a, "oublié"), analyse(&a, "oublie"));
-        assert!(analyse(&a, "je suis pas").is_empty());
+        assert!(analyse(&a, "je suis").is_empty());
+        assert_eq!(
+            analyse(&a, "je vais pas bien").len(),
+            3,
+            "negation and \"bien\" are kept: \"ça va pas\" says something"
+        );
     }
 
     #[test]

@@ -179,11 +179,18 @@ pub struct DangerSignal {
     /// Resource ids, in the order they are shown.
     pub lines: Vec<ResourceId>,
     pub patterns: Vec<Pattern>,
+    /// Words that signal this danger on their own, unless the message is
+    /// plainly about a topic (see `topic_cues`): one-word patterns.
+    pub words: Vec<Pattern>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DangerFile {
+    /// Patterns showing a message talks about a topic, not a situation
+    /// ("c'est quoi", "en cours", "mdr"): they silence `words`, never `patterns`.
+    #[serde(default)]
+    topic_cues: Vec<String>,
     signal: Vec<DangerEntry>,
 }
 
@@ -196,6 +203,8 @@ struct DangerEntry {
     theme: Option<String>,
     lines: Vec<String>,
     patterns: Vec<String>,
+    #[serde(default)]
+    words: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -223,6 +232,9 @@ pub struct Knowledge {
     /// `(written form, plain words)`.
     pub slang: Vec<(String, String)>,
     pub danger: Vec<DangerSignal>,
+    /// Patterns that show a message is about a topic ("c'est quoi", "en
+    /// cours"): they silence the danger `words`, never the danger patterns.
+    pub topic_cues: Vec<Pattern>,
     pub parent_cues: Vec<Pattern>,
 }
 
@@ -235,24 +247,35 @@ impl Knowledge {
         let mut theme_problems = problems_for("themes");
         let theme_files = read_theme_files(&dir.join("themes"), &mut theme_problems);
         all.extend(theme_problems.into_vec());
-        let known_themes: Vec<ThemeId> = theme_files
+        // The nine required ids always count as known: a missing theme file is
+        // reported once, not at every reference to it.
+        let present: Vec<ThemeId> = theme_files
             .iter()
             .map(|(_, f)| ThemeId(f.id.clone()))
             .collect();
+        let mut known_themes = present.clone();
+        for required in REQUIRED_THEMES {
+            if !known_themes.iter().any(|t| t.0 == required) {
+                known_themes.push(ThemeId(required.to_string()));
+            }
+        }
 
         let mut p = problems_for("resources.toml");
-        let resources: Vec<Resource> =
-            read_toml::<resource::ResourceFile>(&dir.join("resources.toml"), &mut p)
-                .map(|file| {
-                    file.resource
-                        .into_iter()
-                        .enumerate()
-                        .filter_map(|(i, entry)| {
-                            resource::validate_resource(entry, i, &known_themes, &mut p)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+        let parsed = read_toml::<resource::ResourceFile>(&dir.join("resources.toml"), &mut p);
+        // When the file cannot be read, references to it are not checked:
+        // one bad key must not bury itself under a hundred unknown ids.
+        let resources_readable = parsed.is_some();
+        let resources: Vec<Resource> = parsed
+            .map(|file| {
+                file.resource
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(i, entry)| {
+                        resource::validate_resource(entry, i, &known_themes, &mut p)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut ids = BTreeSet::new();
         for (i, r) in resources.iter().enumerate() {
             if !ids.insert(r.id.clone()) {
@@ -263,7 +286,10 @@ impl Knowledge {
             }
         }
         all.extend(p.into_vec());
-        let known_resources: Vec<ResourceId> = resources.iter().map(|r| r.id.clone()).collect();
+        let known_resources = KnownIds {
+            ids: resources.iter().map(|r| r.id.clone()).collect(),
+            complete: resources_readable,
+        };
 
         let mut themes = Vec::new();
         for (path, file) in theme_files {
@@ -275,7 +301,7 @@ impl Knowledge {
         }
         let mut p = problems_for("themes");
         for required in REQUIRED_THEMES {
-            if !themes.iter().any(|t| t.id.0 == required) {
+            if !present.iter().any(|t| t.0 == required) {
                 p.push(
                     format!("{required}.toml"),
                     format!(
@@ -343,8 +369,18 @@ impl Knowledge {
         all.extend(p.into_vec());
 
         let mut p = problems_for("danger.toml");
-        let danger = read_toml::<DangerFile>(&dir.join("danger.toml"), &mut p)
-            .map(|f| validate_danger(f, &known_resources, &known_themes, &mut p))
+        let (danger, topic_cues) = read_toml::<DangerFile>(&dir.join("danger.toml"), &mut p)
+            .map(|f| {
+                let cues = if f.topic_cues.is_empty() {
+                    Vec::new()
+                } else {
+                    compile_patterns(&f.topic_cues, "topic_cues", &mut p)
+                };
+                (
+                    validate_danger(f, &known_resources, &known_themes, &mut p),
+                    cues,
+                )
+            })
             .unwrap_or_default();
         all.extend(p.into_vec());
 
@@ -367,6 +403,7 @@ impl Knowledge {
             place_words,
             slang,
             danger,
+            topic_cues,
             parent_cues,
         })
     }
@@ -433,7 +470,7 @@ fn read_theme_files(dir: &Path, problems: &mut Problems) -> Vec<(PathBuf, ThemeF
 fn validate_theme(
     file: ThemeFile,
     path: &Path,
-    known_resources: &[ResourceId],
+    known_resources: &KnownIds,
     p: &mut Problems,
 ) -> Option<Theme> {
     let before = p.len();
@@ -478,7 +515,7 @@ fn validate_theme(
     let mut resources = Vec::new();
     for (i, id) in file.resources.iter().enumerate() {
         let id = ResourceId(id.clone());
-        if known_resources.contains(&id) {
+        if known_resources.admits(&id) {
             resources.push(id);
         } else {
             p.push(
@@ -525,7 +562,7 @@ fn validate_slang(file: SlangFile, p: &mut Problems) -> Vec<(String, String)> {
 
 fn validate_danger(
     file: DangerFile,
-    known_resources: &[ResourceId],
+    known_resources: &KnownIds,
     known_themes: &[ThemeId],
     p: &mut Problems,
 ) -> Vec<DangerSignal> {
@@ -551,7 +588,7 @@ fn validate_danger(
         let mut lines = Vec::new();
         for (j, line) in entry.lines.iter().enumerate() {
             let id = ResourceId(line.clone());
-            if known_resources.contains(&id) {
+            if known_resources.admits(&id) {
                 lines.push(id);
             } else {
                 p.push(
@@ -561,6 +598,25 @@ fn validate_danger(
             }
         }
         let patterns = compile_patterns(&entry.patterns, &format!("{key}.patterns"), p);
+        let words: Vec<Pattern> = entry
+            .words
+            .iter()
+            .enumerate()
+            .filter_map(|(j, word)| match Pattern::parse(word) {
+                Ok(pattern) if !word.trim().contains(' ') => Some(pattern),
+                Ok(_) => {
+                    p.push(
+                        format!("{key}.words[{j}]"),
+                        format!("`{word}` is several words: put phrases in `patterns`"),
+                    );
+                    None
+                }
+                Err(why) => {
+                    p.push(format!("{key}.words[{j}]"), format!("`{word}`: {why}"));
+                    None
+                }
+            })
+            .collect();
         let theme = entry.theme.and_then(|theme| {
             known_theme_ids(
                 std::slice::from_ref(&theme),
@@ -576,6 +632,7 @@ fn validate_danger(
             theme,
             lines,
             patterns,
+            words,
         });
     }
     signals
@@ -613,6 +670,20 @@ fn known_theme_ids(ids: &[String], known: &[ThemeId], key: &str, p: &mut Problem
         }
     }
     themes
+}
+
+/// The resource ids other files may refer to.
+struct KnownIds {
+    ids: Vec<ResourceId>,
+    /// False when resources.toml could not be read: every id is then
+    /// admitted, since the file's own problem is the one to report.
+    complete: bool,
+}
+
+impl KnownIds {
+    fn admits(&self, id: &ResourceId) -> bool {
+        !self.complete || self.ids.contains(id)
+    }
 }
 
 /// Ids are lower-case ASCII letters, digits and single hyphens.
