@@ -7,6 +7,7 @@
 //! state between messages, logs nothing and never fails: any text gives a
 //! [`Classification`].
 
+mod corpus;
 pub mod danger;
 pub mod evaluate;
 pub mod keyword;
@@ -130,7 +131,13 @@ impl Classifier {
         themes: Box<dyn ThemeIndex>,
     ) -> Classifier {
         Classifier {
-            danger: DangerDetector::new(&knowledge.danger, &knowledge.topic_cues),
+            danger: DangerDetector::new(
+                &knowledge.danger,
+                &knowledge.topic_cues,
+                &knowledge.safe_examples,
+                &ordinary_examples(knowledge),
+                &slang,
+            ),
             parent: PatternSet::new(
                 knowledge
                     .parent_cues
@@ -213,6 +220,17 @@ impl Classifier {
     pub fn danger(&self, text: &str) -> Vec<DangerHit> {
         self.danger.detect(&normalize(text, &self.slang))
     }
+}
+
+/// Every example message of the knowledge base that is not a danger example.
+fn ordinary_examples(knowledge: &Knowledge) -> Vec<String> {
+    knowledge
+        .themes
+        .iter()
+        .flat_map(|t| t.examples.iter())
+        .chain(&knowledge.off_topic)
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! shared by communes of comparable size (Saint-Denis) gives the candidates,
 //! so the conversation can ask instead of guessing.
 
-use super::theme::FRENCH_STOP_WORDS;
+use super::corpus::FRENCH_STOP_WORDS;
 use crate::knowledge::{DepartementCode, Knowledge};
 use crate::text::{normalize, Slang};
 use serde::Serialize;

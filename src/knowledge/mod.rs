@@ -182,6 +182,9 @@ pub struct DangerSignal {
     /// Words that signal this danger on their own, unless the message is
     /// plainly about a topic (see `topic_cues`): one-word patterns.
     pub words: Vec<Pattern>,
+    /// Messages that signal this danger (`danger-examples.toml`): a message
+    /// close to them is read as this danger even in words no pattern knows.
+    pub examples: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -205,6 +208,20 @@ struct DangerEntry {
     patterns: Vec<String>,
     #[serde(default)]
     words: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DangerExamplesFile {
+    /// Signal id → messages that signal it.
+    examples: BTreeMap<String, Vec<String>>,
+    safe: SafeExamples,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SafeExamples {
+    examples: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -235,6 +252,9 @@ pub struct Knowledge {
     /// Patterns that show a message is about a topic ("c'est quoi", "en
     /// cours"): they silence the danger `words`, never the danger patterns.
     pub topic_cues: Vec<Pattern>,
+    /// Messages that use danger's vocabulary but signal none ("c'est quoi la
+    /// sextorsion", "je vais crever de rire"): the counterweight to `examples`.
+    pub safe_examples: Vec<String>,
     pub parent_cues: Vec<Pattern>,
 }
 
@@ -384,6 +404,35 @@ impl Knowledge {
             .unwrap_or_default();
         all.extend(p.into_vec());
 
+        let mut p = problems_for("danger-examples.toml");
+        let mut danger = danger;
+        let safe_examples =
+            read_toml::<DangerExamplesFile>(&dir.join("danger-examples.toml"), &mut p)
+                .map(|file| {
+                    for (id, examples) in file.examples {
+                        match danger.iter_mut().find(|s| s.id == id) {
+                            Some(signal) if !examples.is_empty() => signal.examples = examples,
+                            Some(_) => p.push(
+                                format!("examples.{id}"),
+                                "give messages that signal this danger",
+                            ),
+                            None => {
+                                let ids: Vec<&str> = danger.iter().map(|s| s.id.as_str()).collect();
+                                p.push(
+                                    format!("examples.{id}"),
+                                    format!(
+                                        "`{id}` is not a signal of danger.toml (known: {})",
+                                        ids.join(", ")
+                                    ),
+                                )
+                            }
+                        }
+                    }
+                    file.safe.examples
+                })
+                .unwrap_or_default();
+        all.extend(p.into_vec());
+
         let mut p = problems_for("audience.toml");
         let parent_cues = read_toml::<AudienceFile>(&dir.join("audience.toml"), &mut p)
             .map(|f| compile_patterns(&f.parent, "parent", &mut p))
@@ -404,6 +453,7 @@ impl Knowledge {
             slang,
             danger,
             topic_cues,
+            safe_examples,
             parent_cues,
         })
     }
@@ -633,6 +683,7 @@ fn validate_danger(
             lines,
             patterns,
             words,
+            examples: Vec::new(),
         });
     }
     signals

@@ -1,0 +1,302 @@
+//! The in-memory tantivy machinery shared by the theme matcher and the
+//! danger reader: the French analysis, a small corpus of labelled texts, and
+//! the weighted query a message becomes.
+//!
+//! Raw text never reaches a query parser: queries are built from analysed
+//! terms only, so `AND (`, `-` or a page of emoji is just text. Nothing here
+//! logs or keeps a message.
+
+use std::collections::HashMap;
+use tantivy::collector::TopDocs;
+use tantivy::columnar::Column;
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    StopWordFilter, TextAnalyzer,
+};
+use tantivy::{Index, IndexWriter, Searcher, TantivyDocument, Term};
+
+/// French stop words, folded (tantivy's list, which folds "été" to "ete",
+/// plus the fillers of chat that say nothing of a theme).
+pub const FRENCH_STOP_WORDS: &[&str] = &[
+    "au", "aux", "avec", "ce", "ces", "dans", "de", "des", "du", "elle", "en", "et", "eux", "il",
+    "je", "la", "le", "leur", "lui", "ma", "mais", "me", "meme", "mes", "moi", "mon", "ne", "nos",
+    "notre", "nous", "on", "ou", "par", "pour", "qu", "que", "qui", "sa", "se", "ses", "sur", "ta",
+    "te", "tes", "toi", "ton", "tu", "un", "une", "vos", "votre", "vous", "c", "d", "j", "l", "a",
+    "m", "n", "s", "t", "y", "etee", "etees", "etant", "suis", "es", "etes", "sont", "serai",
+    "seras", "sera", "serons", "serez", "seront", "serais", "serait", "serions", "seriez",
+    "seraient", "etais", "etait", "etions", "etiez", "etaient", "fus", "fut", "fumes", "futes",
+    "furent", "sois", "soit", "soyons", "soyez", "soient", "fusse", "fusses", "fussions",
+    "fussiez", "fussent", "ayant", "eu", "eue", "eues", "eus", "ai", "avons", "avez", "ont",
+    "aurai", "aurons", "aurez", "auront", "aurais", "aurait", "aurions", "auriez", "auraient",
+    "avais", "avait", "aviez", "avaient", "eut", "eumes", "eutes", "eurent", "aie", "aies", "ait",
+    "ayons", "ayez", "aient", "eusse", "eusses", "eussions", "eussiez", "eussent", "ceci", "cela",
+    "cet", "cette", "ici", "ils", "les", "leurs", "quel", "quels", "quelle", "quelles", "sans",
+    "soi", "est", "ca", "fait", "faire", "tres", "trop", "tous", "toute", "toutes", "comme", "si",
+    "aussi", "alors", "donc", "quand", "comment", "pourquoi", "quoi", "oui", "non", "ok", "bon",
+    "ya", "avoir", "etre", "vraiment", "juste", "peu", "beaucoup", "encore", "deja", "chose",
+    "truc", "trucs", "genre", "sais", "sait", "savoir", "peux", "peut", "veux", "veut", "dois",
+    "doit", "faut", "fais", "dit", "dire", "mm", "the",
+];
+
+/// Words shorter than this are not looked up with typo tolerance.
+const FUZZY_MIN_LEN: usize = 4;
+/// Long pastes are cut to this many distinct terms before querying.
+const MAX_QUERY_TERMS: usize = 64;
+
+/// What a message asks the corpora for: its stems with their weights, and
+/// the words unknown to the knowledge base, to look up with typo tolerance.
+pub(super) struct MessageQuery {
+    pub(super) stems: Vec<(String, f32)>,
+    pub(super) fuzzy: Vec<String>,
+}
+
+/// One in-memory tantivy index over normalised texts, each with a reference.
+pub(super) struct Corpus {
+    searcher: Searcher,
+    /// The `doc_ref` fast field of each segment, indexed by segment ordinal.
+    doc_refs: Vec<Column<u64>>,
+    stem_field: Field,
+    word_field: Field,
+}
+
+impl Corpus {
+    pub(super) fn build(texts: impl Iterator<Item = (String, u64)>) -> tantivy::Result<Corpus> {
+        let mut schema = Schema::builder();
+        let text_options = |tokenizer: &str, record: IndexRecordOption| {
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(tokenizer)
+                    .set_index_option(record),
+            )
+        };
+        let stem_field = schema.add_text_field(
+            "stem",
+            text_options("fr_stem", IndexRecordOption::WithFreqs),
+        );
+        let word_field =
+            schema.add_text_field("word", text_options("fr_word", IndexRecordOption::Basic));
+        let doc_ref_field = schema.add_u64_field("doc_ref", FAST);
+        let index = Index::create_in_ram(schema.build());
+        index.tokenizers().register("fr_stem", analyzer(true));
+        index.tokenizers().register("fr_word", analyzer(false));
+        // One thread and one commit: the index is a single small segment.
+        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000)?;
+        for (text, doc_ref) in texts {
+            let mut doc = TantivyDocument::default();
+            doc.add_text(stem_field, &text);
+            doc.add_text(word_field, &text);
+            doc.add_u64(doc_ref_field, doc_ref);
+            writer.add_document(doc)?;
+        }
+        writer.commit()?;
+        let searcher = index.reader()?.searcher();
+        let doc_refs = searcher
+            .segment_readers()
+            .iter()
+            .map(|segment| segment.fast_fields().u64("doc_ref"))
+            .collect::<Result<_, _>>()?;
+        Ok(Corpus {
+            searcher,
+            doc_refs,
+            stem_field,
+            word_field,
+        })
+    }
+
+    pub(super) fn knows_word(&self, word: &str) -> bool {
+        let term = Term::from_field_text(self.word_field, word);
+        self.searcher
+            .doc_freq(&term)
+            .map(|n| n > 0)
+            .unwrap_or(false)
+    }
+
+    /// The best documents for the query, as `(score, doc_ref)`.
+    pub(super) fn search(
+        &self,
+        query: &MessageQuery,
+        fuzzy_boost: f32,
+        limit: usize,
+    ) -> tantivy::Result<Vec<(f32, usize)>> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (stem, weight) in &query.stems {
+            let term = TermQuery::new(
+                Term::from_field_text(self.stem_field, stem),
+                IndexRecordOption::WithFreqs,
+            );
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(term), *weight)),
+            ));
+        }
+        for word in &query.fuzzy {
+            let distance = typo_distance(word) as u8;
+            let term =
+                FuzzyTermQuery::new(Term::from_field_text(self.word_field, word), distance, true);
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(term), fuzzy_boost)),
+            ));
+        }
+        if clauses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let top = self.searcher.search(
+            &BooleanQuery::new(clauses),
+            &TopDocs::with_limit(limit).order_by_score(),
+        )?;
+        Ok(top
+            .into_iter()
+            .filter_map(|(score, address)| {
+                let column = self.doc_refs.get(address.segment_ord as usize)?;
+                Some((score, column.first(address.doc_id)? as usize))
+            })
+            .collect())
+    }
+}
+
+pub(super) fn analyzer(stem: bool) -> TextAnalyzer {
+    let builder = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(StopWordFilter::remove(
+            FRENCH_STOP_WORDS.iter().map(|w| w.to_string()),
+        ));
+    if stem {
+        builder.filter(Stemmer::new(Language::French)).build()
+    } else {
+        builder.build()
+    }
+}
+
+pub(super) fn analyse(analyzer: &TextAnalyzer, text: &str) -> Vec<String> {
+    let mut analyzer = analyzer.clone();
+    let mut stream = analyzer.token_stream(text);
+    let mut terms = Vec::new();
+    while let Some(token) = stream.next() {
+        if !terms.contains(&token.text) {
+            terms.push(token.text.clone());
+        }
+    }
+    terms
+}
+
+/// The analysers and the weight of each stem: how a message becomes a query.
+pub(super) struct Lexicon {
+    pub(super) stem_analyzer: TextAnalyzer,
+    word_analyzer: TextAnalyzer,
+    /// How much each stem says about one class.
+    weights: HashMap<String, f32>,
+}
+
+impl Lexicon {
+    /// Weighs every stem of the labelled texts by how concentrated it is on
+    /// one class: a stem spread over every class ("fils", "ans") says little.
+    /// The weight is `floor + (1 - floor) × c²`, `c` being the share of the
+    /// stem's texts that belong to its most frequent class.
+    pub(super) fn build<'a>(
+        texts: impl Iterator<Item = (&'a str, usize)>,
+        classes: usize,
+        floor: f32,
+    ) -> Lexicon {
+        let stem_analyzer = analyzer(true);
+        let mut spread: HashMap<String, Vec<u32>> = HashMap::new();
+        for (text, class) in texts {
+            for stem in analyse(&stem_analyzer, text) {
+                spread.entry(stem).or_insert_with(|| vec![0; classes])[class] += 1;
+            }
+        }
+        let weights = spread
+            .into_iter()
+            .map(|(stem, counts)| {
+                let total: u32 = counts.iter().sum();
+                let top = counts.iter().copied().max().unwrap_or(0);
+                let concentration = top as f32 / total.max(1) as f32;
+                (stem, floor + (1.0 - floor) * concentration * concentration)
+            })
+            .collect();
+        Lexicon {
+            stem_analyzer,
+            word_analyzer: analyzer(false),
+            weights,
+        }
+    }
+
+    pub(super) fn query(&self, text: &str, corpus: &Corpus) -> MessageQuery {
+        // "jvape", "jfume", "mappelle": an elided pronoun glued to a word the
+        // knowledge base knows is read as that word.
+        let words: Vec<String> = analyse(&self.word_analyzer, text)
+            .into_iter()
+            .take(MAX_QUERY_TERMS)
+            .map(|word| match unglue(&word) {
+                Some(rest) if !corpus.knows_word(&word) && corpus.knows_word(rest) => {
+                    rest.to_string()
+                }
+                _ => word,
+            })
+            .collect();
+        let joined = words.join(" ");
+        let stems = analyse(&self.stem_analyzer, &joined)
+            .into_iter()
+            .map(|stem| {
+                let weight = self.weights.get(&stem).copied().unwrap_or(1.0);
+                (stem, weight)
+            })
+            .collect();
+        let fuzzy = words
+            .into_iter()
+            .filter(|word| {
+                word.chars().count() >= FUZZY_MIN_LEN
+                    && !word.bytes().any(|b| b.is_ascii_digit())
+                    && !corpus.knows_word(word)
+            })
+            .collect();
+        MessageQuery { stems, fuzzy }
+    }
+}
+
+/// The word after an elided pronoun written without its apostrophe ("jvape"
+/// is "j'vape"), if the word is long enough to be one.
+fn unglue(word: &str) -> Option<&str> {
+    let first = word.chars().next()?;
+    let rest = &word[first.len_utf8()..];
+    (matches!(first, 'j' | 'm' | 't' | 'l' | 'd' | 's' | 'n' | 'c') && rest.len() >= 4)
+        .then_some(rest)
+}
+
+pub(super) fn typo_distance(word: &str) -> usize {
+    if word.chars().count() >= 9 {
+        2
+    } else {
+        1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analysis_folds_before_stemming() {
+        let a = analyzer(true);
+        assert_eq!(analyse(&a, "harcèlement"), analyse(&a, "harcelement"));
+        assert_eq!(analyse(&a, "Harcèlement"), analyse(&a, "harceler"));
+        assert_eq!(analyse(&a, "oublié"), analyse(&a, "oublie"));
+        assert!(analyse(&a, "je suis").is_empty());
+        assert_eq!(
+            analyse(&a, "je vais pas bien").len(),
+            3,
+            "negation and \"bien\" are kept: \"ça va pas\" says something"
+        );
+    }
+
+    #[test]
+    fn stop_words_are_folded() {
+        for word in FRENCH_STOP_WORDS {
+            assert!(word.bytes().all(|b| b.is_ascii_lowercase()), "{word}");
+        }
+    }
+}
