@@ -6,10 +6,11 @@
 //! terms only, so `AND (`, `-` or a page of emoji is just text. Nothing here
 //! logs or keeps a message.
 
+use crate::text::edit_distance_within;
 use std::collections::HashMap;
 use tantivy::collector::TopDocs;
 use tantivy::columnar::Column;
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST};
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
@@ -46,10 +47,10 @@ const FUZZY_MIN_LEN: usize = 4;
 const MAX_QUERY_TERMS: usize = 64;
 
 /// What a message asks the corpora for: its stems with their weights, and
-/// the words unknown to the knowledge base, to look up with typo tolerance.
+/// the typos corrected on the way (for explanations).
 pub(super) struct MessageQuery {
     pub(super) stems: Vec<(String, f32)>,
-    pub(super) fuzzy: Vec<String>,
+    pub(super) corrections: Vec<String>,
 }
 
 /// One in-memory tantivy index over normalised texts, each with a reference.
@@ -58,7 +59,6 @@ pub(super) struct Corpus {
     /// The `doc_ref` fast field of each segment, indexed by segment ordinal.
     doc_refs: Vec<Column<u64>>,
     stem_field: Field,
-    word_field: Field,
 }
 
 impl Corpus {
@@ -75,18 +75,15 @@ impl Corpus {
             "stem",
             text_options("fr_stem", IndexRecordOption::WithFreqs),
         );
-        let word_field =
-            schema.add_text_field("word", text_options("fr_word", IndexRecordOption::Basic));
+
         let doc_ref_field = schema.add_u64_field("doc_ref", FAST);
         let index = Index::create_in_ram(schema.build());
         index.tokenizers().register("fr_stem", analyzer(true));
-        index.tokenizers().register("fr_word", analyzer(false));
         // One thread and one commit: the index is a single small segment.
         let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000)?;
         for (text, doc_ref) in texts {
             let mut doc = TantivyDocument::default();
             doc.add_text(stem_field, &text);
-            doc.add_text(word_field, &text);
             doc.add_u64(doc_ref_field, doc_ref);
             writer.add_document(doc)?;
         }
@@ -101,23 +98,13 @@ impl Corpus {
             searcher,
             doc_refs,
             stem_field,
-            word_field,
         })
-    }
-
-    pub(super) fn knows_word(&self, word: &str) -> bool {
-        let term = Term::from_field_text(self.word_field, word);
-        self.searcher
-            .doc_freq(&term)
-            .map(|n| n > 0)
-            .unwrap_or(false)
     }
 
     /// The best documents for the query, as `(score, doc_ref)`.
     pub(super) fn search(
         &self,
         query: &MessageQuery,
-        fuzzy_boost: f32,
         limit: usize,
     ) -> tantivy::Result<Vec<(f32, usize)>> {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -129,15 +116,6 @@ impl Corpus {
             clauses.push((
                 Occur::Should,
                 Box::new(BoostQuery::new(Box::new(term), *weight)),
-            ));
-        }
-        for word in &query.fuzzy {
-            let distance = typo_distance(word) as u8;
-            let term =
-                FuzzyTermQuery::new(Term::from_field_text(self.word_field, word), distance, true);
-            clauses.push((
-                Occur::Should,
-                Box::new(BoostQuery::new(Box::new(term), fuzzy_boost)),
             ));
         }
         if clauses.is_empty() {
@@ -190,6 +168,11 @@ pub(super) struct Lexicon {
     word_analyzer: TextAnalyzer,
     /// How much each stem says about one class.
     weights: HashMap<String, f32>,
+    /// Every word of the labelled texts, with the number of texts it is in.
+    vocabulary: HashMap<String, u32>,
+    /// For typo correction: each word with one letter deleted, to the words
+    /// it comes from (a symmetric-deletion index, distance 1).
+    deletions: HashMap<String, Vec<String>>,
 }
 
 impl Lexicon {
@@ -203,10 +186,21 @@ impl Lexicon {
         floor: f32,
     ) -> Lexicon {
         let stem_analyzer = analyzer(true);
+        let word_analyzer = analyzer(false);
         let mut spread: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut vocabulary: HashMap<String, u32> = HashMap::new();
         for (text, class) in texts {
             for stem in analyse(&stem_analyzer, text) {
                 spread.entry(stem).or_insert_with(|| vec![0; classes])[class] += 1;
+            }
+            for word in analyse(&word_analyzer, text) {
+                *vocabulary.entry(word).or_default() += 1;
+            }
+        }
+        let mut deletions: HashMap<String, Vec<String>> = HashMap::new();
+        for word in vocabulary.keys().filter(|w| correctable(w)) {
+            for deleted in one_deletion(word) {
+                deletions.entry(deleted).or_default().push(word.clone());
             }
         }
         let weights = spread
@@ -220,42 +214,92 @@ impl Lexicon {
             .collect();
         Lexicon {
             stem_analyzer,
-            word_analyzer: analyzer(false),
+            word_analyzer,
             weights,
+            vocabulary,
+            deletions,
         }
     }
 
-    pub(super) fn query(&self, text: &str, corpus: &Corpus) -> MessageQuery {
-        // "jvape", "jfume", "mappelle": an elided pronoun glued to a word the
-        // knowledge base knows is read as that word.
+    /// The message as a query: its words, glued pronouns split off
+    /// ("jvape"), typos corrected against the vocabulary ("harcelemnt"), then
+    /// stemmed and weighed.
+    pub(super) fn query(&self, text: &str) -> MessageQuery {
+        let mut corrections = Vec::new();
         let words: Vec<String> = analyse(&self.word_analyzer, text)
             .into_iter()
             .take(MAX_QUERY_TERMS)
-            .map(|word| match unglue(&word) {
-                Some(rest) if !corpus.knows_word(&word) && corpus.knows_word(rest) => {
-                    rest.to_string()
+            .map(|word| {
+                if self.vocabulary.contains_key(&word) {
+                    return word;
                 }
-                _ => word,
+                if let Some(rest) = unglue(&word).filter(|rest| self.vocabulary.contains_key(*rest))
+                {
+                    return rest.to_string();
+                }
+                match self.correct(&word) {
+                    Some(known) => {
+                        corrections.push(format!("{word} → {known}"));
+                        known.to_string()
+                    }
+                    None => word,
+                }
             })
             .collect();
-        let joined = words.join(" ");
-        let stems = analyse(&self.stem_analyzer, &joined)
+        let stems = analyse(&self.stem_analyzer, &words.join(" "))
             .into_iter()
             .map(|stem| {
                 let weight = self.weights.get(&stem).copied().unwrap_or(1.0);
                 (stem, weight)
             })
             .collect();
-        let fuzzy = words
-            .into_iter()
-            .filter(|word| {
-                word.chars().count() >= FUZZY_MIN_LEN
-                    && !word.bytes().any(|b| b.is_ascii_digit())
-                    && !corpus.knows_word(word)
-            })
-            .collect();
-        MessageQuery { stems, fuzzy }
+        MessageQuery { stems, corrections }
     }
+
+    /// The known word one typo away (a letter missing, added, replaced or
+    /// two swapped, never the first), the most frequent when several are.
+    fn correct(&self, word: &str) -> Option<&str> {
+        if !correctable(word) {
+            return None;
+        }
+        let mut candidates: Vec<&str> = Vec::new();
+        if let Some(sources) = self.deletions.get(word) {
+            candidates.extend(sources.iter().map(String::as_str));
+        }
+        for deleted in one_deletion(word) {
+            if let Some((known, _)) = self.vocabulary.get_key_value(&deleted) {
+                candidates.push(known);
+            }
+            if let Some(sources) = self.deletions.get(&deleted) {
+                candidates.extend(sources.iter().map(String::as_str));
+            }
+        }
+        candidates
+            .into_iter()
+            .filter(|c| {
+                c.as_bytes()[0] == word.as_bytes()[0] && edit_distance_within(c, word, 1) == 1
+            })
+            .max_by(|a, b| {
+                let freq = |w: &str| self.vocabulary.get(w).copied().unwrap_or(0);
+                freq(a).cmp(&freq(b)).then_with(|| b.cmp(a))
+            })
+    }
+}
+
+/// Words worth correcting: long enough that one typo leaves them
+/// recognisable, and not numbers.
+fn correctable(word: &str) -> bool {
+    word.chars().count() >= FUZZY_MIN_LEN && !word.bytes().any(|b| b.is_ascii_digit())
+}
+
+/// The word with each one of its letters but the first deleted.
+fn one_deletion(word: &str) -> impl Iterator<Item = String> + '_ {
+    word.char_indices().skip(1).map(move |(i, c)| {
+        let mut deleted = String::with_capacity(word.len());
+        deleted.push_str(&word[..i]);
+        deleted.push_str(&word[i + c.len_utf8()..]);
+        deleted
+    })
 }
 
 /// The word after an elided pronoun written without its apostrophe ("jvape"
@@ -265,14 +309,6 @@ fn unglue(word: &str) -> Option<&str> {
     let rest = &word[first.len_utf8()..];
     (matches!(first, 'j' | 'm' | 't' | 'l' | 'd' | 's' | 'n' | 'c') && rest.len() >= 4)
         .then_some(rest)
-}
-
-pub(super) fn typo_distance(word: &str) -> usize {
-    if word.chars().count() >= 9 {
-        2
-    } else {
-        1
-    }
 }
 
 #[cfg(test)]

@@ -35,8 +35,6 @@ const MIN_CLOSENESS: f32 = 7.0;
 const SAFE_MARGIN: f32 = 0.8;
 /// Weight of a stem that appears equally in every class (see [`Lexicon::build`]).
 const SPREAD_FLOOR: f32 = 0.3;
-/// A typo match counts about as much as a rare word matched exactly.
-const FUZZY_BOOST: f32 = 2.5;
 
 /// One danger signal found in a message.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -193,8 +191,8 @@ impl Examples {
         if message.is_empty() {
             return None;
         }
-        let query = self.lexicon.query(&message.joined(), &self.corpus);
-        let hits = self.corpus.search(&query, FUZZY_BOOST, NEIGHBOURS).ok()?;
+        let query = self.lexicon.query(&message.joined());
+        let hits = self.corpus.search(&query, NEIGHBOURS).ok()?;
         let safe_class = self.docs.iter().map(|(c, _)| *c).max().unwrap_or(0);
         let mut votes: Vec<Vec<(f32, usize)>> = vec![Vec::new(); safe_class + 1];
         for (score, doc) in hits {

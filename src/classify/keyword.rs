@@ -62,7 +62,7 @@ impl ThemeIndex for KeywordThemeIndex {
             confidence,
             evidence: ThemeEvidence {
                 terms: message.words.clone(),
-                fuzzy: Vec::new(),
+                corrections: Vec::new(),
                 scores,
             },
         }

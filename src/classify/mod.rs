@@ -67,8 +67,8 @@ pub struct Explanation {
 pub struct ThemeEvidence {
     /// Analysed terms of the message (stems), as queried.
     pub terms: Vec<String>,
-    /// Words not in the knowledge base, looked up with typo tolerance.
-    pub fuzzy: Vec<String>,
+    /// Words not in the knowledge base read as the known word one typo away.
+    pub corrections: Vec<String>,
     /// Themes by score, best first; `null` stands for "nothing routable".
     pub scores: Vec<ThemeScore>,
 }
@@ -116,11 +116,22 @@ impl Classifier {
                 .iter()
                 .map(|(a, b)| (a.as_str(), b.as_str())),
         );
-        let themes = TantivyThemeIndex::build(knowledge, &slang)?;
-        Ok(Classifier::with_theme_index(
+        // The two tantivy builds are independent: on two cores they overlap.
+        let (themes, danger) = std::thread::scope(|scope| {
+            let danger = scope.spawn(|| danger_detector(knowledge, &slang));
+            let themes = TantivyThemeIndex::build(knowledge, &slang);
+            (
+                themes,
+                danger
+                    .join()
+                    .expect("the danger reader builds without panicking"),
+            )
+        });
+        Ok(Classifier::assemble(
             knowledge,
             slang,
-            Box::new(themes),
+            Box::new(themes?),
+            danger,
         ))
     }
 
@@ -130,14 +141,18 @@ impl Classifier {
         slang: Slang,
         themes: Box<dyn ThemeIndex>,
     ) -> Classifier {
+        let danger = danger_detector(knowledge, &slang);
+        Classifier::assemble(knowledge, slang, themes, danger)
+    }
+
+    fn assemble(
+        knowledge: &Knowledge,
+        slang: Slang,
+        themes: Box<dyn ThemeIndex>,
+        danger: DangerDetector,
+    ) -> Classifier {
         Classifier {
-            danger: DangerDetector::new(
-                &knowledge.danger,
-                &knowledge.topic_cues,
-                &knowledge.safe_examples,
-                &ordinary_examples(knowledge),
-                &slang,
-            ),
+            danger,
             parent: PatternSet::new(
                 knowledge
                     .parent_cues
@@ -220,6 +235,16 @@ impl Classifier {
     pub fn danger(&self, text: &str) -> Vec<DangerHit> {
         self.danger.detect(&normalize(text, &self.slang))
     }
+}
+
+fn danger_detector(knowledge: &Knowledge, slang: &Slang) -> DangerDetector {
+    DangerDetector::new(
+        &knowledge.danger,
+        &knowledge.topic_cues,
+        &knowledge.safe_examples,
+        &ordinary_examples(knowledge),
+        slang,
+    )
 }
 
 /// Every example message of the knowledge base that is not a danger example.

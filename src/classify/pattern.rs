@@ -112,6 +112,11 @@ pub struct PatternSet<T> {
     /// For each pattern, for each slot, the indices of its forms in `forms`.
     slot_forms: Vec<Vec<Vec<usize>>>,
     exact_index: HashMap<String, Vec<usize>>,
+    /// Prefix forms by their prefix, so a word looks up its own beginnings.
+    prefix_index: HashMap<String, Vec<usize>>,
+    /// Forms long enough to tolerate a typo, by first letter (a typo never
+    /// falls on the first letter).
+    typo_index: HashMap<u8, Vec<usize>>,
 }
 
 /// What matched: the pattern's value, its source and the message words it covered.
@@ -143,9 +148,21 @@ impl<T> PatternSet<T> {
             slot_forms.push(slots);
         }
         let mut exact_index: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut prefix_index: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut typo_index: HashMap<u8, Vec<usize>> = HashMap::new();
         for (id, form) in forms.iter().enumerate() {
-            if let Form::Exact(word) = form {
-                exact_index.entry(word.clone()).or_default().push(id);
+            let (text, tolerant) = match form {
+                Form::Exact(word) => {
+                    exact_index.entry(word.clone()).or_default().push(id);
+                    (word, word.len() >= FUZZY_MIN_LEN)
+                }
+                Form::Prefix(prefix) => {
+                    prefix_index.entry(prefix.clone()).or_default().push(id);
+                    (prefix, prefix.len() + 1 >= FUZZY_MIN_LEN)
+                }
+            };
+            if tolerant {
+                typo_index.entry(text.as_bytes()[0]).or_default().push(id);
             }
         }
         PatternSet {
@@ -153,6 +170,8 @@ impl<T> PatternSet<T> {
             forms,
             slot_forms,
             exact_index,
+            prefix_index,
+            typo_index,
         }
     }
 
@@ -171,6 +190,13 @@ impl<T> PatternSet<T> {
         let hits = self.form_hits(words);
         let mut found = Vec::new();
         for (index, (pattern, value)) in self.patterns.iter().enumerate() {
+            let slots = &self.slot_forms[index];
+            if !slots
+                .iter()
+                .all(|ids| ids.iter().any(|&id| !hits[id].is_empty()))
+            {
+                continue;
+            }
             let search = Search {
                 pattern,
                 slots: &self.slot_forms[index],
@@ -192,27 +218,41 @@ impl<T> PatternSet<T> {
     fn form_hits(&self, words: &[String]) -> Vec<Vec<usize>> {
         let mut hits = vec![Vec::new(); self.forms.len()];
         for (position, word) in words.iter().enumerate() {
+            let mut matched: Vec<usize> = Vec::new();
             if let Some(ids) = self.exact_index.get(word) {
-                for &id in ids {
-                    hits[id].push(position);
+                matched.extend(ids);
+            }
+            for (end, _) in word
+                .char_indices()
+                .skip(1)
+                .chain(std::iter::once((word.len(), ' ')))
+            {
+                if let Some(ids) = self.prefix_index.get(&word[..end]) {
+                    matched.extend(ids);
                 }
             }
-            for (id, form) in self.forms.iter().enumerate() {
-                let matched = match form {
-                    Form::Prefix(prefix) => {
-                        word.starts_with(prefix.as_str()) || prefix_with_typo(prefix, word)
-                    }
+            for &id in self
+                .typo_index
+                .get(&word.as_bytes()[0])
+                .into_iter()
+                .flatten()
+            {
+                let typo = match &self.forms[id] {
+                    Form::Prefix(prefix) => prefix_with_typo(prefix, word),
                     Form::Exact(expected) => {
-                        expected.len() >= FUZZY_MIN_LEN
-                            && expected.len().abs_diff(word.len()) <= 1
-                            && expected.as_bytes()[0] == word.as_bytes()[0]
+                        expected.len().abs_diff(word.len()) <= 1
                             && expected != word
                             && edit_distance_within(expected, word, 1) <= 1
                     }
                 };
-                if matched {
-                    hits[id].push(position);
+                if typo {
+                    matched.push(id);
                 }
+            }
+            matched.sort_unstable();
+            matched.dedup();
+            for id in matched {
+                hits[id].push(position);
             }
         }
         hits

@@ -4,17 +4,17 @@
 //! off-topic examples are documents of "no theme". A message is analysed the
 //! same way (fold case and accents, drop French stop words, then stem), its
 //! terms are searched with BM25, and its words unknown to the knowledge base
-//! are searched again with typo tolerance. The best documents vote for their
+//! are corrected to the known word one typo away. The best documents vote for their
 //! theme; "no theme" wins when the off-topic documents match better or
 //! nothing matches enough.
 //!
 //! Raw text never reaches a query parser: queries are built from analysed
 //! terms only, so `AND (`, `-` or a page of emoji is just text.
 
-use super::corpus::{analyse, analyzer, typo_distance, Corpus, Lexicon, MessageQuery};
+use super::corpus::{analyse, analyzer, Corpus, Lexicon, MessageQuery};
 use super::{ThemeEvidence, ThemeIndex, ThemeMatch, ThemeScore};
 use crate::knowledge::{Knowledge, ThemeId};
-use crate::text::{edit_distance_within, normalize, Normalized, Slang};
+use crate::text::{normalize, Normalized, Slang};
 
 /// How many of the best example documents vote.
 const VOTERS: usize = 40;
@@ -31,8 +31,7 @@ struct Tuning {
     spread_floor: f32,
     /// Keywords are curated: a keyword match weighs more than an example match.
     keyword_weight: f32,
-    /// A typo match counts about as much as a rare word matched exactly.
-    fuzzy_boost: f32,
+
     /// Weight of the nearest-examples vote in a theme's score.
     vote_weight: f32,
     /// Weight of the theme-profile score (one document per theme).
@@ -54,7 +53,7 @@ struct Tuning {
 const TUNING: Tuning = Tuning {
     spread_floor: 0.3,
     keyword_weight: 1.3,
-    fuzzy_boost: 2.5,
+
     vote_weight: 1.0,
     profile_weight: 1.0,
     min_score: 9.0,
@@ -193,21 +192,15 @@ impl TantivyThemeIndex {
     }
 }
 
-/// The share of a keyword's words that the message contains, by stem or
-/// within the typo tolerance of a word unknown to the knowledge base.
+/// The share of a keyword's words that the message contains (typos are
+/// corrected before, so stems suffice).
 fn coverage(parts: &[(String, String)], query: &MessageQuery) -> f32 {
     if parts.is_empty() {
         return 1.0;
     }
     let covered = parts
         .iter()
-        .filter(|(stem, word)| {
-            query.stems.iter().any(|(s, _)| s == stem)
-                || query
-                    .fuzzy
-                    .iter()
-                    .any(|f| edit_distance_within(f, word, typo_distance(f)) <= typo_distance(f))
-        })
+        .filter(|(stem, _)| query.stems.iter().any(|(s, _)| s == stem))
         .count();
     covered as f32 / parts.len() as f32
 }
@@ -218,16 +211,13 @@ impl ThemeIndex for TantivyThemeIndex {
             return ThemeMatch::default();
         }
         let t = self.tuning;
-        let query = self.lexicon.query(&message.joined(), &self.examples);
+        let query = self.lexicon.query(&message.joined());
         // A search over an in-memory index fails only on a bug; the message
         // then gets "no theme", which the conversation handles by asking.
-        let hits = self
-            .examples
-            .search(&query, t.fuzzy_boost, VOTERS)
-            .unwrap_or_default();
+        let hits = self.examples.search(&query, VOTERS).unwrap_or_default();
         let profile_hits = self
             .profiles
-            .search(&query, t.fuzzy_boost, self.themes.len() + 1)
+            .search(&query, self.themes.len() + 1)
             .unwrap_or_default();
 
         // Class `themes.len()` is "nothing routable".
@@ -329,7 +319,7 @@ impl ThemeIndex for TantivyThemeIndex {
                 })
                 .collect(),
             terms,
-            fuzzy: query.fuzzy,
+            corrections: query.corrections,
         };
         ThemeMatch {
             theme,
