@@ -107,6 +107,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 set.len(),
                 report.summary()
             );
+            println!("theme right, by theme:\n{}", report.per_theme_summary());
             Ok(ExitCode::SUCCESS)
         }
         Command::Classify { explain } => {

@@ -39,6 +39,11 @@ pub const FRENCH_STOP_WORDS: &[&str] = &[
     "ya", "avoir", "etre", "vraiment", "juste", "peu", "beaucoup", "encore", "deja", "chose",
     "truc", "trucs", "genre", "sais", "sait", "savoir", "peux", "peut", "veux", "veut", "dois",
     "doit", "faut", "fais", "dit", "dire", "mm", "the",
+    // Chat fillers and greetings: they carry no theme, and a one-word
+    // off-topic example ("wesh") must not outvote a message's content.
+    "wesh", "yo", "mdr", "mdrr", "mdrrr", "ptdr", "lol", "xd", "salut", "bonjour", "bonsoir",
+    "coucou", "hey", "hello", "merci", "plait", "please", "ah", "oh", "euh", "bah", "ben", "bref",
+    "voila", "okay", "slt", "cc", "svp", "stp", "jsp", "hein",
 ];
 
 /// Words shorter than this are not looked up with typo tolerance.

@@ -89,6 +89,8 @@ pub struct Report {
     pub department: Ratio,
     /// A département read in a message that names none (lower is better).
     pub phantom_department: Ratio,
+    /// Right theme, for each expected theme, in the order first met.
+    pub per_theme: Vec<(String, Ratio)>,
     pub misses: Vec<Miss>,
 }
 
@@ -112,6 +114,17 @@ impl Report {
             self.department,
             self.phantom_department
         )
+    }
+
+    /// Theme accuracy for each expected theme, one line each.
+    pub fn per_theme_summary(&self) -> String {
+        let mut lines: Vec<String> = self
+            .per_theme
+            .iter()
+            .map(|(theme, ratio)| format!("  {theme:<15} {ratio}"))
+            .collect();
+        lines.sort();
+        lines.join("\n")
     }
 }
 
@@ -179,8 +192,20 @@ fn score(report: &mut Report, item: &Labelled, got: &Classification) {
         );
     }
 
-    if item.theme.is_some() {
+    if let Some(expected) = &item.theme {
         report.theme.count(theme_right);
+        match report
+            .per_theme
+            .iter_mut()
+            .find(|(t, _)| t == expected.as_str())
+        {
+            Some((_, ratio)) => ratio.count(theme_right),
+            None => {
+                let mut ratio = Ratio::default();
+                ratio.count(theme_right);
+                report.per_theme.push((expected.to_string(), ratio));
+            }
+        }
     } else {
         report.no_theme.count(theme_right);
     }

@@ -58,7 +58,7 @@ const TUNING: Tuning = Tuning {
     profile_weight: 1.0,
     min_score: 9.0,
     strong_score: 12.0,
-    off_topic_margin: 1.15,
+    off_topic_margin: 1.3,
     keyword_repeat: 2,
     votes: 3,
     decay: 0.5,
