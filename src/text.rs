@@ -35,14 +35,6 @@ impl Slang {
         Slang { expansions }
     }
 
-    pub fn len(&self) -> usize {
-        self.expansions.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.expansions.is_empty()
-    }
-
     fn expand(&self, word: &str) -> Option<&[String]> {
         self.expansions.get(word).map(Vec::as_slice)
     }

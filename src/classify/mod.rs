@@ -167,10 +167,6 @@ impl Classifier {
         }
     }
 
-    pub fn slang(&self) -> &Slang {
-        &self.slang
-    }
-
     pub fn classify(&self, text: &str) -> Classification {
         self.read(text, false).0
     }

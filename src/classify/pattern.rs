@@ -175,14 +175,6 @@ impl<T> PatternSet<T> {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.patterns.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
-    }
-
     /// Every pattern that matches within one sentence of the message, at
     /// most once each, in set order.
     pub fn matches<'a>(&'a self, message: &Normalized) -> Vec<PatternMatch<'a, T>> {

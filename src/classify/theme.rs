@@ -181,15 +181,6 @@ impl TantivyThemeIndex {
             tuning,
         })
     }
-
-    /// Number of documents (keywords and examples) in the index.
-    pub fn len(&self) -> usize {
-        self.docs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.docs.is_empty()
-    }
 }
 
 /// The share of a keyword's words that the message contains (typos are
