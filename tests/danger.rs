@@ -98,3 +98,15 @@ fn naming_a_topic_is_not_danger() {
         assert!(signals(text).is_empty(), "{text}: {:?}", signals(text));
     }
 }
+
+#[test]
+fn numbers_and_places_never_raise_danger() {
+    for text in [
+        "jsuis du 41 et on me harcèle sur insta",
+        "j'ai 15 ans et je cherche un stage dans le 93",
+        "41000",
+        "on était 18 dans le bus, il faisait 41 degrés dehors mdr",
+    ] {
+        assert!(signals(text).is_empty(), "{text}: {:?}", signals(text));
+    }
+}

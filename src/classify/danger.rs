@@ -191,7 +191,12 @@ impl Examples {
         if message.is_empty() {
             return None;
         }
-        let query = self.lexicon.query(&message.joined());
+        let mut query = self.lexicon.query(&message.joined());
+        // Numbers ("41", "15 ans") say nothing of a danger, and a shared rare
+        // number would make a département look like a fever of 41°.
+        query
+            .stems
+            .retain(|(stem, _)| !stem.bytes().all(|b| b.is_ascii_digit()));
         let hits = self.corpus.search(&query, NEIGHBOURS).ok()?;
         let safe_class = self.docs.iter().map(|(c, _)| *c).max().unwrap_or(0);
         let mut votes: Vec<Vec<(f32, usize)>> = vec![Vec::new(); safe_class + 1];
