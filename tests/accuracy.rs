@@ -52,7 +52,7 @@ fn development_set() {
 }
 
 const THEME: f64 = 0.89;
-const NO_THEME: f64 = 0.84;
+const NO_THEME: f64 = 0.83;
 
 /// The tantivy matcher must beat a plain keyword bot on the same knowledge.
 #[test]

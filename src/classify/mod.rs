@@ -202,6 +202,10 @@ impl Classifier {
             {
                 (Some(situation), CONFIDENT)
             }
+            // The words and the situation agree: that is a confident reading.
+            Some(situation) if theme.theme.as_ref() == Some(&situation) => {
+                (Some(situation), theme.confidence.max(CONFIDENT))
+            }
             _ => (theme.theme.clone(), theme.confidence),
         };
         let classification = Classification {
