@@ -51,7 +51,7 @@ fn development_set() {
     );
 }
 
-const THEME: f64 = 0.89;
+const THEME: f64 = 0.90;
 const NO_THEME: f64 = 0.83;
 
 /// The tantivy matcher must beat a plain keyword bot on the same knowledge.

@@ -15,6 +15,7 @@ use super::corpus::{analyse, analyzer, Corpus, Lexicon, MessageQuery};
 use super::{ThemeEvidence, ThemeIndex, ThemeMatch, ThemeScore};
 use crate::knowledge::{Knowledge, ThemeId};
 use crate::text::{normalize, Normalized, Slang};
+use std::collections::HashMap;
 
 /// How many of the best example documents vote.
 const VOTERS: usize = 40;
@@ -48,6 +49,8 @@ struct Tuning {
     /// How many of a class's best documents count, each `decay` times the one before.
     votes: usize,
     decay: f32,
+    /// Weight of the naive Bayes posterior (0 to 1) when choosing the theme.
+    bayes_weight: f32,
 }
 
 const TUNING: Tuning = Tuning {
@@ -62,6 +65,7 @@ const TUNING: Tuning = Tuning {
     keyword_repeat: 2,
     votes: 3,
     decay: 0.5,
+    bayes_weight: 5.0,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +100,10 @@ pub struct TantivyThemeIndex {
     /// The analysis, and how much each stem says about one theme (see
     /// [`Tuning::spread_floor`]).
     lexicon: Lexicon,
+    /// Naive Bayes: for each stem, the log-probability of seeing it in each
+    /// class; and the log-probability of an unseen stem per class.
+    bayes: HashMap<String, Vec<f32>>,
+    bayes_unseen: Vec<f32>,
     tuning: Tuning,
 }
 
@@ -156,6 +164,21 @@ impl TantivyThemeIndex {
             classes,
             tuning.spread_floor,
         );
+        let (bayes, bayes_unseen) = naive_bayes(
+            docs.iter().zip(&texts).map(|(meta, text)| {
+                let weight = if meta.kind == DocKind::Keyword {
+                    tuning.keyword_repeat as f32
+                } else {
+                    1.0
+                };
+                (
+                    analyse(&lexicon.stem_analyzer, text),
+                    class_of(meta),
+                    weight,
+                )
+            }),
+            classes,
+        );
         let mut profiles = vec![String::new(); classes];
         for (meta, text) in docs.iter().zip(&texts) {
             let repeat = if meta.kind == DocKind::Keyword {
@@ -178,6 +201,8 @@ impl TantivyThemeIndex {
             examples,
             profiles,
             lexicon,
+            bayes,
+            bayes_unseen,
             tuning,
         })
     }
@@ -194,6 +219,62 @@ fn coverage(parts: &[(String, String)], query: &MessageQuery) -> f32 {
         .filter(|(stem, _)| query.stems.iter().any(|(s, _)| s == stem))
         .count();
     covered as f32 / parts.len() as f32
+}
+
+impl TantivyThemeIndex {
+    /// The naive Bayes posterior of each class for the message's stems,
+    /// over the stems the knowledge base knows (0 everywhere when none).
+    fn posterior(&self, query: &MessageQuery) -> Vec<f32> {
+        let mut log = vec![0.0f32; self.bayes_unseen.len()];
+        let mut known = 0;
+        for (stem, _) in &query.stems {
+            if let Some(logp) = self.bayes.get(stem) {
+                known += 1;
+                for (l, p) in log.iter_mut().zip(logp) {
+                    *l += p;
+                }
+            }
+        }
+        if known == 0 {
+            return vec![0.0; log.len()];
+        }
+        let max = log.iter().copied().fold(f32::MIN, f32::max);
+        let exp: Vec<f32> = log.iter().map(|l| (l - max).exp()).collect();
+        let sum: f32 = exp.iter().sum();
+        exp.into_iter().map(|e| e / sum).collect()
+    }
+}
+
+/// Per-class log-probabilities of each stem (Laplace smoothing), from the
+/// stems of each labelled text with its weight.
+fn naive_bayes(
+    texts: impl Iterator<Item = (Vec<String>, usize, f32)>,
+    classes: usize,
+) -> (HashMap<String, Vec<f32>>, Vec<f32>) {
+    let mut counts: HashMap<String, Vec<f32>> = HashMap::new();
+    let mut totals = vec![0.0f32; classes];
+    for (stems, class, weight) in texts {
+        for stem in stems {
+            counts.entry(stem).or_insert_with(|| vec![0.0; classes])[class] += weight;
+            totals[class] += weight;
+        }
+    }
+    let vocabulary = counts.len() as f32;
+    let denominator: Vec<f32> = totals.iter().map(|t| t + vocabulary).collect();
+    let unseen: Vec<f32> = denominator.iter().map(|d| (1.0 / d).ln()).collect();
+    let logs = counts
+        .into_iter()
+        .map(|(stem, c)| {
+            (
+                stem,
+                c.iter()
+                    .zip(&denominator)
+                    .map(|(n, d)| ((n + 1.0) / d).ln())
+                    .collect(),
+            )
+        })
+        .collect();
+    (logs, unseen)
 }
 
 impl ThemeIndex for TantivyThemeIndex {
@@ -222,11 +303,16 @@ impl ThemeIndex for TantivyThemeIndex {
             };
             votes[meta.theme.unwrap_or(none)].push((score * weight, doc_ref));
         }
+        let posterior = self.posterior(&query);
         let mut profile = vec![0.0f32; none + 1];
         for (score, class) in profile_hits {
             profile[class] = score;
         }
-        let mut scores: Vec<(usize, f32, Vec<usize>)> = votes
+        // Each class: (class, evidence, score, best documents). The evidence
+        // (nearest examples and profiles) decides whether a theme is named at
+        // all; the score adds the naive Bayes posterior, which helps choose
+        // between themes but would lend any chatter some probability.
+        let mut scores: Vec<(usize, f32, f32, Vec<usize>)> = votes
             .into_iter()
             .enumerate()
             .map(|(class, mut v)| {
@@ -237,33 +323,39 @@ impl ThemeIndex for TantivyThemeIndex {
                     .zip(std::iter::successors(Some(1.0f32), |w| Some(w * t.decay)))
                     .map(|((s, _), w)| s * w)
                     .sum();
-                let score = t.vote_weight * vote + t.profile_weight * profile[class];
+                let evidence = t.vote_weight * vote + t.profile_weight * profile[class];
+                let score = evidence + t.bayes_weight * posterior[class];
                 (
                     class,
+                    evidence,
                     score,
                     v.iter().take(t.votes).map(|(_, d)| *d).collect(),
                 )
             })
-            .filter(|(_, score, _)| *score > 0.0)
+            .filter(|(_, evidence, _, _)| *evidence > 0.0)
             .collect();
-        scores.sort_by(|a, b| b.1.total_cmp(&a.1));
+        scores.sort_by(|a, b| b.2.total_cmp(&a.2));
 
-        let best_theme = scores.iter().find(|(class, _, _)| *class != none);
-        let off_topic = scores
+        let evidence_of =
+            |wanted: usize| scores.iter().find(|s| s.0 == wanted).map_or(0.0, |s| s.1);
+        let off_topic = evidence_of(none);
+        let strongest = scores
             .iter()
-            .find(|(class, _, _)| *class == none)
-            .map_or(0.0, |s| s.1);
+            .filter(|s| s.0 != none)
+            .map(|s| s.1)
+            .fold(0.0f32, f32::max);
+        let best_theme = scores.iter().find(|s| s.0 != none);
         let (theme, confidence) = match best_theme {
-            Some(&(class, best, _))
-                if best >= t.min_score && best > off_topic * t.off_topic_margin =>
+            Some(&(class, _, best, _))
+                if strongest >= t.min_score && strongest > off_topic * t.off_topic_margin =>
             {
                 let runner_up = scores
                     .iter()
-                    .filter(|(c, _, _)| *c != class)
-                    .map(|s| s.1)
+                    .filter(|s| s.0 != class)
+                    .map(|s| s.2)
                     .fold(0.0f32, f32::max);
                 let lead = (best - runner_up) / best;
-                let strength = (best / t.strong_score).min(1.0);
+                let strength = (strongest / t.strong_score).min(1.0);
                 (
                     Some(self.themes[class].clone()),
                     (lead * strength.sqrt()).clamp(0.01, 1.0),
@@ -289,7 +381,7 @@ impl ThemeIndex for TantivyThemeIndex {
         let evidence = ThemeEvidence {
             scores: scores
                 .iter()
-                .map(|(class, score, docs)| ThemeScore {
+                .map(|(class, _, score, docs)| ThemeScore {
                     theme: (*class != none).then(|| self.themes[*class].clone()),
                     score: (score * 100.0).round() / 100.0,
                     matches: docs
