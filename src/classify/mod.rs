@@ -116,21 +116,22 @@ impl Classifier {
                 .iter()
                 .map(|(a, b)| (a.as_str(), b.as_str())),
         );
-        // The two tantivy builds are independent: on two cores they overlap.
-        let (themes, danger) = std::thread::scope(|scope| {
+        // The builds are independent: the danger reader on one core, the
+        // theme index then the places on the other.
+        let (themes, places, danger) = std::thread::scope(|scope| {
             let danger = scope.spawn(|| danger_detector(knowledge, &slang));
             let themes = TantivyThemeIndex::build(knowledge, &slang);
-            (
-                themes,
-                danger
-                    .join()
-                    .expect("the danger reader builds without panicking"),
-            )
+            let places = PlaceFinder::new(knowledge, &slang);
+            let danger = danger
+                .join()
+                .expect("the danger reader builds without panicking");
+            (themes, places, danger)
         });
         Ok(Classifier::assemble(
             knowledge,
             slang,
             Box::new(themes?),
+            places,
             danger,
         ))
     }
@@ -142,13 +143,15 @@ impl Classifier {
         themes: Box<dyn ThemeIndex>,
     ) -> Classifier {
         let danger = danger_detector(knowledge, &slang);
-        Classifier::assemble(knowledge, slang, themes, danger)
+        let places = PlaceFinder::new(knowledge, &slang);
+        Classifier::assemble(knowledge, slang, themes, places, danger)
     }
 
     fn assemble(
         knowledge: &Knowledge,
         slang: Slang,
         themes: Box<dyn ThemeIndex>,
+        places: PlaceFinder,
         danger: DangerDetector,
     ) -> Classifier {
         Classifier {
@@ -161,7 +164,7 @@ impl Classifier {
                     .map(|p| (p, ()))
                     .collect(),
             ),
-            places: PlaceFinder::new(knowledge, &slang),
+            places,
             themes,
             slang,
         }
