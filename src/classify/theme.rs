@@ -3,9 +3,11 @@
 //! Every keyword and every example message of a theme is one document; the
 //! off-topic examples are documents of "no theme". A message is analysed the
 //! same way (fold case and accents, drop French stop words, then stem), its
-//! terms are searched with BM25, and its words unknown to the knowledge base
-//! are corrected to the known word one typo away. The best documents vote for their
-//! theme; "no theme" wins when the off-topic documents match better or
+//! words unknown to the knowledge base are corrected to the known word one
+//! typo away, and its terms are searched with BM25 in two corpora: the
+//! nearest documents vote for their theme, and one profile per theme scores
+//! what tells themes apart. A naive Bayes posterior helps choose between
+//! themes. "No theme" wins when the off-topic class has more evidence or
 //! nothing matches enough.
 //!
 //! Raw text never reaches a query parser: queries are built from analysed
