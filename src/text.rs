@@ -117,19 +117,8 @@ pub fn truncate(text: &str, max: usize) -> &str {
 
 /// Folds one word on its own (no slang): `None` when nothing is left.
 pub fn fold_word(word: &str) -> Option<String> {
-    let mut words = split_folded(word);
-    let first = words.next()?;
-    let rest: Vec<String> = words.collect();
-    if rest.is_empty() {
-        Some(first)
-    } else {
-        Some(
-            std::iter::once(first)
-                .chain(rest)
-                .collect::<Vec<_>>()
-                .join(" "),
-        )
-    }
+    let folded = fold_phrase(word);
+    (!folded.is_empty()).then_some(folded)
 }
 
 /// Folds a whole phrase to its words joined by single spaces ("Loir-et-Cher"

@@ -69,17 +69,12 @@ pub(super) struct Corpus {
 impl Corpus {
     pub(super) fn build(texts: impl Iterator<Item = (String, u64)>) -> tantivy::Result<Corpus> {
         let mut schema = Schema::builder();
-        let text_options = |tokenizer: &str, record: IndexRecordOption| {
-            TextOptions::default().set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(tokenizer)
-                    .set_index_option(record),
-            )
-        };
-        let stem_field = schema.add_text_field(
-            "stem",
-            text_options("fr_stem", IndexRecordOption::WithFreqs),
+        let stem_options = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("fr_stem")
+                .set_index_option(IndexRecordOption::WithFreqs),
         );
+        let stem_field = schema.add_text_field("stem", stem_options);
 
         let doc_ref_field = schema.add_u64_field("doc_ref", FAST);
         let index = Index::create_in_ram(schema.build());
@@ -138,6 +133,16 @@ impl Corpus {
             })
             .collect())
     }
+}
+
+/// A class's vote from its documents' scores, best first: each counts `decay`
+/// times the one before, and only the first `count` count at all.
+pub(super) fn decaying_vote(scores: impl Iterator<Item = f32>, count: usize, decay: f32) -> f32 {
+    scores
+        .take(count)
+        .zip(std::iter::successors(Some(1.0f32), |w| Some(w * decay)))
+        .map(|(score, weight)| score * weight)
+        .sum()
 }
 
 pub(super) fn analyzer(stem: bool) -> TextAnalyzer {

@@ -16,7 +16,7 @@
 //! quoi", "en cours", "mdr"). This reader never decides what to answer: it
 //! says which signals are there.
 
-use super::corpus::{analyse, Corpus, Lexicon};
+use super::corpus::{analyse, decaying_vote, Corpus, Lexicon};
 use super::pattern::{Pattern, PatternSet};
 use crate::knowledge::{DangerSignal, ResourceId};
 use crate::text::{normalize, Normalized, Slang};
@@ -24,8 +24,10 @@ use serde::Serialize;
 
 /// How many of the closest examples are read.
 const NEIGHBOURS: usize = 20;
-/// A class's closeness is its best examples' scores, each counting less.
-const VOTE_WEIGHTS: [f32; 3] = [1.0, 0.5, 0.25];
+/// A class's closeness is its three best examples' scores, each counting
+/// half the one before.
+const VOTES: usize = 3;
+const VOTE_DECAY: f32 = 0.5;
 /// Below this closeness, a message is too far from every danger example.
 const MIN_CLOSENESS: f32 = 7.0;
 /// A danger is read when the message is at least this close to it, relative
@@ -54,9 +56,10 @@ pub struct DangerHit {
 struct Examples {
     corpus: Corpus,
     lexicon: Lexicon,
-    /// For each document: its class (a signal index, or `signals.len()` for
-    /// safe) and its text.
+    /// For each document: its class (a signal index, or `safe_class`) and its text.
     docs: Vec<(usize, String)>,
+    /// The class of safe talk: one past the last signal.
+    safe_class: usize,
 }
 
 pub struct DangerDetector {
@@ -183,6 +186,7 @@ impl Examples {
             corpus,
             lexicon,
             docs,
+            safe_class,
         })
     }
 
@@ -199,14 +203,13 @@ impl Examples {
             .stems
             .retain(|(stem, _)| !stem.bytes().all(|b| b.is_ascii_digit()));
         let hits = self.corpus.search(&query, NEIGHBOURS).ok()?;
-        let safe_class = self.docs.iter().map(|(c, _)| *c).max().unwrap_or(0);
+        let safe_class = self.safe_class;
         let mut votes: Vec<Vec<(f32, usize)>> = vec![Vec::new(); safe_class + 1];
         for (score, doc) in hits {
             votes[self.docs[doc].0].push((score, doc));
         }
-        let closeness = |v: &Vec<(f32, usize)>| -> f32 {
-            v.iter().zip(VOTE_WEIGHTS).map(|((s, _), w)| s * w).sum()
-        };
+        let closeness =
+            |v: &Vec<(f32, usize)>| decaying_vote(v.iter().map(|(s, _)| *s), VOTES, VOTE_DECAY);
         let safe = closeness(&votes[safe_class]);
         let (class, best) = votes[..safe_class]
             .iter()

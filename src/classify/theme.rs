@@ -13,7 +13,7 @@
 //! Raw text never reaches a query parser: queries are built from analysed
 //! terms only, so `AND (`, `-` or a page of emoji is just text.
 
-use super::corpus::{analyse, analyzer, Corpus, Lexicon, MessageQuery};
+use super::corpus::{analyse, decaying_vote, Corpus, Lexicon, MessageQuery};
 use super::{ThemeEvidence, ThemeIndex, ThemeMatch, ThemeScore};
 use crate::knowledge::{Knowledge, ThemeId};
 use crate::text::{normalize, Normalized, Slang};
@@ -85,9 +85,9 @@ struct DocMeta {
     theme: Option<usize>,
     kind: DocKind,
     text: String,
-    /// For a keyword: its words as `(stem, folded word)`, to tell how much of
-    /// it a message contains ("salut" is not the keyword "salut nazi").
-    parts: Vec<(String, String)>,
+    /// For a keyword: its stems, to tell how much of it a message contains
+    /// ("salut" is not the keyword "salut nazi").
+    parts: Vec<String>,
 }
 
 pub struct TantivyThemeIndex {
@@ -115,7 +115,7 @@ impl TantivyThemeIndex {
         slang: &Slang,
     ) -> Result<TantivyThemeIndex, ThemeIndexError> {
         let tuning = TUNING;
-        let (stem_analyzer, word_analyzer) = (analyzer(true), analyzer(false));
+
         let themes: Vec<ThemeId> = knowledge.themes.iter().map(|t| t.id.clone()).collect();
         let mut docs = Vec::new();
         for (i, theme) in knowledge.themes.iter().enumerate() {
@@ -143,19 +143,6 @@ impl TantivyThemeIndex {
             .iter()
             .map(|d| normalize(&d.text, slang).joined())
             .collect();
-        for (meta, text) in docs.iter_mut().zip(&texts) {
-            if meta.kind == DocKind::Keyword {
-                meta.parts = analyse(&word_analyzer, text)
-                    .into_iter()
-                    .map(|word| {
-                        (
-                            analyse(&stem_analyzer, &word).pop().unwrap_or_default(),
-                            word,
-                        )
-                    })
-                    .collect();
-            }
-        }
 
         let classes = themes.len() + 1;
         let class_of = |meta: &DocMeta| meta.theme.unwrap_or(classes - 1);
@@ -166,18 +153,24 @@ impl TantivyThemeIndex {
             classes,
             tuning.spread_floor,
         );
+        // Each text is stemmed once here, for naive Bayes and keyword coverage.
+        let stems: Vec<Vec<String>> = texts
+            .iter()
+            .map(|text| analyse(&lexicon.stem_analyzer, text))
+            .collect();
+        for (meta, stems) in docs.iter_mut().zip(&stems) {
+            if meta.kind == DocKind::Keyword {
+                meta.parts = stems.clone();
+            }
+        }
         let (bayes, bayes_unseen) = naive_bayes(
-            docs.iter().zip(&texts).map(|(meta, text)| {
+            docs.iter().zip(stems).map(|(meta, stems)| {
                 let weight = if meta.kind == DocKind::Keyword {
                     tuning.keyword_repeat as f32
                 } else {
                     1.0
                 };
-                (
-                    analyse(&lexicon.stem_analyzer, text),
-                    class_of(meta),
-                    weight,
-                )
+                (stems, class_of(meta), weight)
             }),
             classes,
         );
@@ -212,13 +205,13 @@ impl TantivyThemeIndex {
 
 /// The share of a keyword's words that the message contains (typos are
 /// corrected before, so stems suffice).
-fn coverage(parts: &[(String, String)], query: &MessageQuery) -> f32 {
+fn coverage(parts: &[String], query: &MessageQuery) -> f32 {
     if parts.is_empty() {
         return 1.0;
     }
     let covered = parts
         .iter()
-        .filter(|(stem, _)| query.stems.iter().any(|(s, _)| s == stem))
+        .filter(|stem| query.stems.iter().any(|(s, _)| s == *stem))
         .count();
     covered as f32 / parts.len() as f32
 }
@@ -319,12 +312,7 @@ impl ThemeIndex for TantivyThemeIndex {
             .enumerate()
             .map(|(class, mut v)| {
                 v.sort_by(|a, b| b.0.total_cmp(&a.0));
-                let vote: f32 = v
-                    .iter()
-                    .take(t.votes)
-                    .zip(std::iter::successors(Some(1.0f32), |w| Some(w * t.decay)))
-                    .map(|((s, _), w)| s * w)
-                    .sum();
+                let vote = decaying_vote(v.iter().map(|(s, _)| *s), t.votes, t.decay);
                 let evidence = t.vote_weight * vote + t.profile_weight * profile[class];
                 let score = evidence + t.bayes_weight * posterior[class];
                 (
