@@ -51,8 +51,8 @@ fn development_set() {
     );
 }
 
-const THEME: f64 = 0.90;
-const NO_THEME: f64 = 0.83;
+const THEME: f64 = 0.91;
+const NO_THEME: f64 = 0.86;
 
 /// The tantivy matcher must beat a plain keyword bot on the same knowledge.
 #[test]

@@ -118,7 +118,7 @@ fn check_reports_every_problem_with_file_and_key() {
         "resources = [",
         "resources = [\"pas-une-ressource\", ",
     );
-    edit("danger.toml", "\"me|se|te suicid*\"", "\"... suicid*\"");
+    edit("danger.toml", "\"me|te suicid*\"", "\"... suicid*\"");
     std::fs::remove_file(path("themes/famille.toml")).unwrap();
     edit(
         "departements.toml",
