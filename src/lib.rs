@@ -11,8 +11,19 @@
 //!   resources, départements, places, slang, danger signals, audience cues),
 //!   loaded and checked with every problem reported at once;
 //! - [`classify`]: reading one message: theme (tantivy), danger, audience,
-//!   département. Sans I/O, stateless, never fails.
+//!   département. Sans I/O, stateless, never fails;
+//! - [`config`]: the deployment (`config/bot.toml`): settings, storage, the
+//!   départements served and the roster of Promeneurs, validated at start;
+//! - [`engine`]: the conversation engine, sans I/O: events in, actions out,
+//!   time as an argument;
+//! - [`store`]: where conversations, duty switches and the audit log live
+//!   (SQLite, or memory in tests);
+//! - [`console`]: the terminal adapter, the embedded default.
 
 pub mod classify;
+pub mod config;
+pub mod console;
+pub mod engine;
 pub mod knowledge;
+pub mod store;
 pub mod text;

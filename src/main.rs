@@ -1,14 +1,22 @@
-//! The `promeneur-bot` command: `classify` reads messages on stdin and writes
-//! one JSON reading per line; `check` validates the knowledge base.
+//! The `promeneur-bot` command: `chat` is the console conversation (the
+//! embedded default); `classify` reads messages on stdin and writes one JSON
+//! reading per line; `check` validates the configuration and the knowledge
+//! base; `evaluate` measures the classifier.
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use promeneur_bot::classify::{evaluate, Classification, Classifier, Explanation};
+use promeneur_bot::config::{Config, PromeneurId};
+use promeneur_bot::console::{self, Side};
+use promeneur_bot::engine::Engine;
 use promeneur_bot::knowledge::Knowledge;
+use promeneur_bot::store::SqliteStore;
 use serde::Serialize;
+use std::io::IsTerminal;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -17,15 +25,30 @@ use std::process::ExitCode;
     about = "Le bot d'orientation des Promeneurs du Net"
 )]
 struct Cli {
-    /// The knowledge base folder (themes, resources, départements, places).
-    #[arg(long, global = true, default_value = "knowledge", value_name = "DIR")]
-    knowledge: PathBuf,
+    /// The knowledge base folder (themes, resources, départements, places);
+    /// by default the one the configuration names, or `knowledge`.
+    #[arg(long, global = true, value_name = "DIR")]
+    knowledge: Option<PathBuf>,
+    /// The deployment's configuration: settings, storage, roster.
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Chat in the terminal as a young person (or, with --as, as a
+    /// Promeneur of the roster), on the configured SQLite file. Works with
+    /// stdin piped from a file: one message a line, answers on stdout.
+    Chat {
+        /// Play this Promeneur (an id of the roster, e.g. camille-41).
+        #[arg(long = "as", value_name = "PROMENEUR_ID")]
+        as_promeneur: Option<String>,
+        /// The young person's local name, to play several people.
+        #[arg(long, default_value = "jeune", value_name = "NAME")]
+        person: String,
+    },
     /// Read one message a line on stdin; write one JSON object a line on stdout:
     /// theme, confidence, urgent, audience, department, department_candidates.
     Classify {
@@ -33,7 +56,8 @@ enum Command {
         #[arg(long)]
         explain: bool,
     },
-    /// Check the knowledge base and report every problem with its file and key.
+    /// Check the configuration and the knowledge base, and report every
+    /// problem with its file and key.
     Check,
     /// Measure the classifier on labelled messages (JSON lines with text,
     /// theme, urgent, audience, department, candidates).
@@ -64,28 +88,122 @@ fn main() -> ExitCode {
     }
 }
 
+const DEFAULT_CONFIG: &str = "config/bot.toml";
+
 fn run(cli: Cli) -> Result<ExitCode> {
+    let knowledge_dir = cli
+        .knowledge
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("knowledge"));
     match cli.command {
-        Command::Check => match Knowledge::load(&cli.knowledge) {
-            Ok(knowledge) => {
-                println!(
+        Command::Check => {
+            // Without --config and without the default file, only the
+            // knowledge base is checked (a classifier-only install).
+            let config = cli.config.clone().or_else(|| {
+                let default = PathBuf::from(DEFAULT_CONFIG);
+                default.exists().then_some(default)
+            });
+            let result = match &config {
+                Some(path) => Config::load(path, cli.knowledge.as_deref())
+                    .map(|(c, k)| (Some(c), k))
+                    .map_err(|e| e.to_string()),
+                None => Knowledge::load(&knowledge_dir)
+                    .map(|k| (None, k))
+                    .map_err(|e| e.to_string()),
+            };
+            match result {
+                Ok((config, knowledge)) => {
+                    if let Some(config) = config {
+                        let examples = config
+                            .roster
+                            .promeneurs
+                            .iter()
+                            .filter(|p| p.example)
+                            .count();
+                        println!(
+                            "{}: ok ({} départements served, {} Promeneurs{}, database {}, retention {} days)",
+                            config.file.display(),
+                            config.roster.departements.len(),
+                            config.roster.promeneurs.len(),
+                            if examples > 0 { format!(", {examples} of them fictional examples") } else { String::new() },
+                            config.database.display(),
+                            config.settings.retention_days()
+                        );
+                    }
+                    println!(
                         "{}: ok ({} themes, {} resources, {} départements, {} communes, {} danger signals)",
-                        cli.knowledge.display(),
+                        config_knowledge_dir(&cli, &knowledge_dir).display(),
                         knowledge.themes.len(),
                         knowledge.resources.len(),
                         knowledge.departements.len(),
                         knowledge.communes.len(),
                         knowledge.danger.len()
                     );
-                Ok(ExitCode::SUCCESS)
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(error) => {
+                    eprintln!("{error}");
+                    Ok(ExitCode::FAILURE)
+                }
             }
-            Err(error) => {
-                eprintln!("{error}");
-                Ok(ExitCode::FAILURE)
+        }
+        Command::Chat {
+            as_promeneur,
+            person,
+        } => {
+            let path = cli
+                .config
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+            if !path.exists() {
+                anyhow::bail!(
+                    "no configuration at {}: run from the repository root or pass --config PATH",
+                    path.display()
+                );
             }
-        },
+            let (config, knowledge) =
+                Config::load(&path, cli.knowledge.as_deref()).map_err(|e| {
+                    anyhow::anyhow!("the configuration is not valid, the bot does not start:\n{e}")
+                })?;
+            let side = match as_promeneur {
+                Some(id) => {
+                    let id = PromeneurId(id);
+                    if config.roster.promeneur(&id).is_none() {
+                        let known: Vec<&str> = config
+                            .roster
+                            .promeneurs
+                            .iter()
+                            .map(|p| p.id.0.as_str())
+                            .collect();
+                        anyhow::bail!(
+                            "`{id}` is not a Promeneur of {}; known ids: {}",
+                            path.display(),
+                            known.join(", ")
+                        );
+                    }
+                    Side::Promeneur(id)
+                }
+                None => Side::Person(person),
+            };
+            let classifier = Classifier::new(&knowledge).context("building the theme matcher")?;
+            let store = SqliteStore::open(&config.database)
+                .with_context(|| format!("opening the database {}", config.database.display()))?;
+            let tick = config.settings.tick;
+            let engine = Engine::new(&config, Arc::new(knowledge), Arc::new(classifier), store);
+            if std::io::stdin().is_terminal() {
+                match &side {
+                    Side::Person(name) => eprintln!("promeneur-bot — console. Tu écris en tant que « {name} ». /aide pour l'aide, Ctrl-D pour quitter."),
+                    Side::Promeneur(id) => eprintln!("promeneur-bot — console Promeneur ({id}). /aide pour les commandes, Ctrl-D pour quitter."),
+                }
+            }
+            let stdin = std::io::BufReader::new(std::io::stdin());
+            let mut stdout = std::io::stdout();
+            console::chat(engine, side, stdin, &mut stdout, tick)
+                .context("running the console chat")?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Evaluate { file, misses } => {
-            let knowledge = load_knowledge(&cli.knowledge)?;
+            let knowledge = load_knowledge(&knowledge_dir)?;
             let classifier = Classifier::new(&knowledge).context("building the theme matcher")?;
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
@@ -111,12 +229,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Classify { explain } => {
-            let knowledge = load_knowledge(&cli.knowledge)?;
+            let knowledge = load_knowledge(&knowledge_dir)?;
             let classifier = Classifier::new(&knowledge).context("building the theme matcher")?;
             classify_lines(&classifier, explain)?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn config_knowledge_dir(cli: &Cli, default: &std::path::Path) -> PathBuf {
+    cli.knowledge
+        .clone()
+        .unwrap_or_else(|| default.to_path_buf())
 }
 
 fn load_knowledge(dir: &std::path::Path) -> Result<Knowledge> {

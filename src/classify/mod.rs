@@ -20,11 +20,11 @@ use crate::text::{normalize, Normalized, Slang};
 use danger::{DangerDetector, DangerHit};
 use pattern::PatternSet;
 use place::{PlaceFinder, PlaceReading};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use theme::{TantivyThemeIndex, ThemeIndexError};
 
 /// Who is writing: the bot says "tu" to a young person and "vous" to a parent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Audience {
     Jeune,
@@ -182,7 +182,23 @@ impl Classifier {
         )
     }
 
+    /// The classification and the danger signals behind `urgent`, read once:
+    /// what the conversation engine needs to pick the emergency lines.
+    pub fn read_with_danger(&self, text: &str) -> (Classification, Vec<DangerHit>) {
+        let (classification, _, danger) = self.read_all(text, false);
+        (classification, danger)
+    }
+
     fn read(&self, text: &str, explain: bool) -> (Classification, Option<Explanation>) {
+        let (classification, explanation, _) = self.read_all(text, explain);
+        (classification, explanation)
+    }
+
+    fn read_all(
+        &self,
+        text: &str,
+        explain: bool,
+    ) -> (Classification, Option<Explanation>, Vec<DangerHit>) {
         let message = normalize(text, &self.slang);
         let danger = self.danger.detect(&message);
         let parent_cue = self.parent.matches(&message).into_iter().next();
@@ -226,11 +242,11 @@ impl Classifier {
         let explanation = explain.then(|| Explanation {
             words: message.words.clone(),
             theme: theme.evidence,
-            danger,
+            danger: danger.clone(),
             parent_cue: parent_cue.map(|m| m.words.join(" ")),
             place,
         });
-        (classification, explanation)
+        (classification, explanation, danger)
     }
 
     /// The danger signals a message carries, for callers that need which

@@ -1,0 +1,562 @@
+//! The deployment's configuration (`config/bot.toml`): bot settings, storage,
+//! the départements served and the roster of Promeneurs.
+//!
+//! The file is parsed, then validated into typed values; every problem is
+//! reported at once with the file, the key and what would be valid. A
+//! configuration that loads is whole: the engine never checks it again.
+//! Nothing here is ever logged whole, and secrets never live in this file.
+
+use crate::knowledge::{
+    is_valid_id, read_toml, DepartementCode, Knowledge, OpeningSpan, Problem, Problems, ThemeId,
+    WeeklyHours,
+};
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// A Promeneur's id in the roster (`camille-41`): stable, used in commands.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PromeneurId(pub String);
+
+impl std::fmt::Display for PromeneurId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{}", crate::knowledge::list_problems(.problems))]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    bot: BotSection,
+    storage: StorageSection,
+    #[serde(default)]
+    departement: Vec<DepartementEntry>,
+    #[serde(default)]
+    promeneur: Vec<PromeneurEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BotSection {
+    /// The knowledge base folder, relative to this file.
+    knowledge: String,
+    handoff_timeout_minutes: u32,
+    #[serde(default = "default_tick")]
+    tick_seconds: u32,
+}
+
+fn default_tick() -> u32 {
+    30
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StorageSection {
+    /// The SQLite file, relative to this file.
+    database: String,
+    retention_days: u32,
+    purge_every_minutes: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DepartementEntry {
+    code: String,
+    coordinator: String,
+    #[serde(default)]
+    fallback: Vec<String>,
+    #[serde(default)]
+    staff: Accounts,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Accounts {
+    discord: Option<String>,
+    matrix: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PromeneurEntry {
+    id: String,
+    #[serde(default)]
+    example: bool,
+    first_name: String,
+    photo: String,
+    profession: String,
+    structure: String,
+    departements: Vec<String>,
+    #[serde(default)]
+    themes: Vec<String>,
+    capacity: u32,
+    #[serde(default)]
+    accounts: Accounts,
+    #[serde(default)]
+    permanences: Vec<String>,
+    #[serde(default)]
+    absences: Vec<AbsenceEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AbsenceEntry {
+    from: String,
+    to: String,
+}
+
+/// Settings of the conversation engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// A hand-off not taken within this delay goes to the next Promeneur.
+    pub handoff_timeout: chrono::Duration,
+    /// How often the clock ticks (time-outs, permanences starting).
+    pub tick: std::time::Duration,
+    /// Everything older than this is deleted by the purge.
+    pub retention: chrono::Duration,
+    pub purge_every: std::time::Duration,
+}
+
+impl Settings {
+    pub fn retention_days(&self) -> i64 {
+        self.retention.num_days()
+    }
+}
+
+/// The whole configuration, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub file: PathBuf,
+    pub knowledge_dir: PathBuf,
+    pub database: PathBuf,
+    pub settings: Settings,
+    pub roster: Roster,
+}
+
+/// Who serves where: the départements and their Promeneurs.
+#[derive(Debug, Clone, Default)]
+pub struct Roster {
+    pub promeneurs: Vec<Promeneur>,
+    pub departements: BTreeMap<DepartementCode, ServedDepartement>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServedDepartement {
+    pub code: DepartementCode,
+    pub name: String,
+    pub timezone: Tz,
+    /// Told when a hand-off is not taken in time.
+    pub coordinator: PromeneurId,
+    /// Where requests go when this département has nobody at all.
+    pub fallback: Vec<DepartementCode>,
+    pub staff_discord: Option<String>,
+    pub staff_matrix: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Promeneur {
+    pub id: PromeneurId,
+    /// Fictional people of the shipped example roster.
+    pub example: bool,
+    pub first_name: String,
+    pub photo: String,
+    pub profession: String,
+    pub structure: String,
+    pub departements: Vec<DepartementCode>,
+    /// Empty means every theme.
+    pub themes: Vec<ThemeId>,
+    pub capacity: u32,
+    pub discord: Option<String>,
+    pub matrix: Option<String>,
+    /// In the time zone of the Promeneur's départements (all share one).
+    pub permanences: WeeklyHours,
+    pub timezone: Tz,
+    /// Inclusive local dates.
+    pub absences: Vec<(NaiveDate, NaiveDate)>,
+}
+
+impl Promeneur {
+    pub fn covers(&self, code: &DepartementCode) -> bool {
+        self.departements.contains(code)
+    }
+
+    pub fn competent_for(&self, theme: Option<&ThemeId>) -> bool {
+        match theme {
+            Some(theme) => self.themes.is_empty() || self.themes.contains(theme),
+            None => true,
+        }
+    }
+
+    pub fn absent_on(&self, date: NaiveDate) -> bool {
+        self.absences
+            .iter()
+            .any(|(from, to)| (*from..=*to).contains(&date))
+    }
+}
+
+impl Roster {
+    pub fn promeneur(&self, id: &PromeneurId) -> Option<&Promeneur> {
+        self.promeneurs.iter().find(|p| &p.id == id)
+    }
+
+    /// The Promeneurs of one département.
+    pub fn of(&self, code: &DepartementCode) -> impl Iterator<Item = &Promeneur> {
+        let code = code.clone();
+        self.promeneurs.iter().filter(move |p| p.covers(&code))
+    }
+}
+
+impl Config {
+    /// Reads `path`, loads the knowledge base it names (or `knowledge`, when
+    /// given) and validates everything, reporting every problem at once.
+    pub fn load(path: &Path, knowledge: Option<&Path>) -> Result<(Config, Knowledge), ConfigError> {
+        let mut problems = Problems::new(path);
+        let Some(file) = read_toml::<ConfigFile>(path, &mut problems) else {
+            return Err(ConfigError {
+                problems: problems.into_vec(),
+            });
+        };
+        let base = path.parent().unwrap_or(Path::new("."));
+        let knowledge_dir = match knowledge {
+            Some(dir) => dir.to_path_buf(),
+            None => base.join(&file.bot.knowledge),
+        };
+        let knowledge = match Knowledge::load(&knowledge_dir) {
+            Ok(knowledge) => knowledge,
+            Err(e) => {
+                let mut all = e.problems;
+                if knowledge.is_none() {
+                    all.insert(
+                        0,
+                        Problem {
+                            file: path.to_path_buf(),
+                            key: "bot.knowledge".into(),
+                            message: format!(
+                                "the knowledge base `{}` has problems (listed below)",
+                                knowledge_dir.display()
+                            ),
+                        },
+                    );
+                }
+                return Err(ConfigError { problems: all });
+            }
+        };
+        let config = validate(path, base, knowledge_dir, file, &knowledge, &mut problems);
+        if problems.is_empty() {
+            Ok((config, knowledge))
+        } else {
+            Err(ConfigError {
+                problems: problems.into_vec(),
+            })
+        }
+    }
+}
+
+fn validate(
+    path: &Path,
+    base: &Path,
+    knowledge_dir: PathBuf,
+    file: ConfigFile,
+    knowledge: &Knowledge,
+    problems: &mut Problems,
+) -> Config {
+    if file.bot.handoff_timeout_minutes == 0 {
+        problems.push(
+            "bot.handoff_timeout_minutes",
+            "must be at least 1 (minutes before a hand-off goes to the next Promeneur)",
+        );
+    }
+    if !(1..=3600).contains(&file.bot.tick_seconds) {
+        problems.push("bot.tick_seconds", "must be between 1 and 3600 seconds");
+    }
+    if !(1..=3650).contains(&file.storage.retention_days) {
+        problems.push(
+            "storage.retention_days",
+            "must be between 1 and 3650 days (the CNIL asks for the shortest period the service needs)",
+        );
+    }
+    if file.storage.purge_every_minutes == 0 {
+        problems.push("storage.purge_every_minutes", "must be at least 1 minute");
+    }
+    if file.storage.database.trim().is_empty() {
+        problems.push(
+            "storage.database",
+            "give the path of the SQLite file, e.g. `../data/promeneur-bot.sqlite3`",
+        );
+    }
+    let settings = Settings {
+        handoff_timeout: chrono::Duration::minutes(file.bot.handoff_timeout_minutes.into()),
+        tick: std::time::Duration::from_secs(file.bot.tick_seconds.into()),
+        retention: chrono::Duration::days(file.storage.retention_days.into()),
+        purge_every: std::time::Duration::from_secs(
+            u64::from(file.storage.purge_every_minutes) * 60,
+        ),
+    };
+
+    let theme_ids: Vec<&str> = knowledge.themes.iter().map(|t| t.id.as_str()).collect();
+    let mut promeneurs = Vec::new();
+    let mut ids = BTreeSet::new();
+    let mut accounts = BTreeSet::new();
+    for (i, entry) in file.promeneur.into_iter().enumerate() {
+        let key = |field: &str| format!("promeneur[{i}].{field}");
+        if !is_valid_id(&entry.id) {
+            problems.push(key("id"), format!("`{}` is not a valid id: use lower-case letters, digits and hyphens (`camille-41`)", entry.id));
+        } else if !ids.insert(entry.id.clone()) {
+            problems.push(
+                key("id"),
+                format!("`{}` is used by two Promeneurs", entry.id),
+            );
+        }
+        for (field, value) in [
+            ("first_name", &entry.first_name),
+            ("photo", &entry.photo),
+            ("profession", &entry.profession),
+            ("structure", &entry.structure),
+        ] {
+            if value.trim().is_empty() {
+                problems.push(key(field), "must not be empty: a Promeneur is always shown with first name, photo, profession and structure");
+            }
+        }
+        if !entry.photo.trim().is_empty()
+            && !entry.photo.starts_with("https://")
+            && !entry.photo.starts_with("http://")
+        {
+            problems.push(
+                key("photo"),
+                format!("`{}` is not a web address (https://…)", entry.photo),
+            );
+        }
+        if entry.capacity == 0 {
+            problems.push(
+                key("capacity"),
+                "must be at least 1 (the number of open conversations at once)",
+            );
+        }
+        let mut departements = Vec::new();
+        for (j, code) in entry.departements.iter().enumerate() {
+            match DepartementCode::parse(code) {
+                Some(code) => departements.push(code),
+                None => problems.push(
+                    format!("promeneur[{i}].departements[{j}]"),
+                    format!("`{code}` is not a département code (01–95, 2A, 2B, 971–974, 976)"),
+                ),
+            }
+        }
+        if entry.departements.is_empty() {
+            problems.push(
+                key("departements"),
+                "list at least one département code, e.g. [\"41\"]",
+            );
+        }
+        let zones: BTreeSet<&str> = departements.iter().map(|d| d.expected_timezone()).collect();
+        if zones.len() > 1 {
+            problems.push(key("departements"), "départements in different time zones: permanences are read in one time zone, list this Promeneur once per zone under two ids");
+        }
+        let timezone = departements
+            .first()
+            .map(|d| d.expected_timezone())
+            .unwrap_or("Europe/Paris")
+            .parse::<Tz>()
+            .unwrap_or(chrono_tz::Europe::Paris);
+        let mut themes = Vec::new();
+        for (j, theme) in entry.themes.iter().enumerate() {
+            if theme_ids.contains(&theme.as_str()) {
+                themes.push(ThemeId(theme.clone()));
+            } else {
+                problems.push(format!("promeneur[{i}].themes[{j}]"), format!("`{theme}` is not a theme; valid: {} (or leave the list empty for every theme)", theme_ids.join(", ")));
+            }
+        }
+        let mut spans = Vec::new();
+        for (j, text) in entry.permanences.iter().enumerate() {
+            match OpeningSpan::parse(text) {
+                Ok(span) => spans.push(span),
+                Err(message) => problems.push(format!("promeneur[{i}].permanences[{j}]"), message),
+            }
+        }
+        let mut absences = Vec::new();
+        for (j, absence) in entry.absences.iter().enumerate() {
+            let mut date =
+                |text: &str, field: &str| match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+                    Ok(date) => Some(date),
+                    Err(_) => {
+                        problems.push(
+                            format!("promeneur[{i}].absences[{j}].{field}"),
+                            format!("`{text}` is not a date: write it as 2026-12-24"),
+                        );
+                        None
+                    }
+                };
+            if let (Some(from), Some(to)) = (date(&absence.from, "from"), date(&absence.to, "to")) {
+                if to < from {
+                    problems.push(
+                        format!("promeneur[{i}].absences[{j}]"),
+                        "ends before it starts",
+                    );
+                } else {
+                    absences.push((from, to));
+                }
+            }
+        }
+        for (field, account) in [
+            ("accounts.discord", &entry.accounts.discord),
+            ("accounts.matrix", &entry.accounts.matrix),
+        ] {
+            if let Some(account) = account {
+                if !accounts.insert((field, account.clone())) {
+                    problems.push(
+                        key(field),
+                        format!("`{account}` is given to two Promeneurs"),
+                    );
+                }
+            }
+        }
+        if let Some(matrix) = &entry.accounts.matrix {
+            if !(matrix.starts_with('@') && matrix.contains(':')) {
+                problems.push(
+                    key("accounts.matrix"),
+                    format!("`{matrix}` is not a Matrix user id (@name:server)"),
+                );
+            }
+        }
+        if let Some(discord) = &entry.accounts.discord {
+            if discord.is_empty() || !discord.chars().all(|c| c.is_ascii_digit()) {
+                problems.push(
+                    key("accounts.discord"),
+                    format!("`{discord}` is not a Discord user id (digits only)"),
+                );
+            }
+        }
+        promeneurs.push(Promeneur {
+            id: PromeneurId(entry.id),
+            example: entry.example,
+            first_name: entry.first_name,
+            photo: entry.photo,
+            profession: entry.profession,
+            structure: entry.structure,
+            departements,
+            themes,
+            capacity: entry.capacity,
+            discord: entry.accounts.discord,
+            matrix: entry.accounts.matrix,
+            permanences: WeeklyHours { spans },
+            timezone,
+            absences,
+        });
+    }
+
+    let mut departements = BTreeMap::new();
+    let entries = file.departement;
+    let codes: BTreeSet<Option<DepartementCode>> = entries
+        .iter()
+        .map(|e| DepartementCode::parse(&e.code))
+        .collect();
+    for (i, entry) in entries.iter().enumerate() {
+        let key = |field: &str| format!("departement[{i}].{field}");
+        let Some(code) = DepartementCode::parse(&entry.code) else {
+            problems.push(
+                key("code"),
+                format!(
+                    "`{}` is not a département code (01–95, 2A, 2B, 971–974, 976)",
+                    entry.code
+                ),
+            );
+            continue;
+        };
+        if departements.contains_key(&code) {
+            problems.push(key("code"), format!("`{code}` is listed twice"));
+            continue;
+        }
+        let coordinator = PromeneurId(entry.coordinator.clone());
+        if !promeneurs.iter().any(|p| p.id == coordinator) {
+            problems.push(key("coordinator"), format!("`{}` is not a Promeneur id of this file: the coordinator must be in the roster", entry.coordinator));
+        }
+        let mut fallback = Vec::new();
+        for (j, other) in entry.fallback.iter().enumerate() {
+            match DepartementCode::parse(other) {
+                Some(other) if other == code => problems.push(format!("departement[{i}].fallback[{j}]"), "a département cannot be its own fallback"),
+                Some(other) if codes.contains(&Some(other.clone())) => fallback.push(other),
+                Some(other) => problems.push(format!("departement[{i}].fallback[{j}]"), format!("`{other}` is not a département of this file; fallbacks must be served here")),
+                None => problems.push(format!("departement[{i}].fallback[{j}]"), format!("`{other}` is not a département code")),
+            }
+        }
+        let (name, timezone) = match knowledge.departement(&code) {
+            Some(d) => (
+                d.name.clone(),
+                d.timezone.parse::<Tz>().unwrap_or(chrono_tz::Europe::Paris),
+            ),
+            None => (code.to_string(), chrono_tz::Europe::Paris),
+        };
+        departements.insert(
+            code.clone(),
+            ServedDepartement {
+                code,
+                name,
+                timezone,
+                coordinator,
+                fallback,
+                staff_discord: entry.staff.discord.clone(),
+                staff_matrix: entry.staff.matrix.clone(),
+            },
+        );
+    }
+    for (i, promeneur) in promeneurs.iter().enumerate() {
+        for (j, code) in promeneur.departements.iter().enumerate() {
+            if !departements.contains_key(code) {
+                problems.push(
+                    format!("promeneur[{i}].departements[{j}]"),
+                    format!(
+                        "`{code}` has no [[departement]] section: add one with its coordinator"
+                    ),
+                );
+            }
+        }
+    }
+
+    Config {
+        file: path.to_path_buf(),
+        knowledge_dir,
+        database: base.join(file.storage.database),
+        settings,
+        roster: Roster {
+            promeneurs,
+            departements,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absences_are_inclusive() {
+        let date = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let p = Promeneur {
+            id: PromeneurId("a".into()),
+            example: true,
+            first_name: "A".into(),
+            photo: "https://x".into(),
+            profession: "p".into(),
+            structure: "s".into(),
+            departements: vec![],
+            themes: vec![],
+            capacity: 1,
+            discord: None,
+            matrix: None,
+            permanences: WeeklyHours::default(),
+            timezone: chrono_tz::Europe::Paris,
+            absences: vec![(date("2026-12-20"), date("2026-12-24"))],
+        };
+        assert!(p.absent_on(date("2026-12-24")));
+        assert!(!p.absent_on(date("2026-12-25")));
+    }
+}

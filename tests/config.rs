@@ -1,0 +1,174 @@
+//! The configuration: the shipped example is valid; a broken one is refused
+//! at start by `check` and by `chat`, with every problem named by file and key.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+fn bot() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_promeneur-bot"))
+}
+
+/// A configuration file in a fresh folder, pointing at the real knowledge base.
+fn config_file(body: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bot.toml");
+    let knowledge = common::knowledge_dir();
+    let text = body.replace("KNOWLEDGE", &knowledge.display().to_string());
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+const BROKEN: &str = r#"
+[bot]
+knowledge = "KNOWLEDGE"
+handoff_timeout_minutes = 0
+
+[storage]
+database = "bot.sqlite3"
+retention_days = 30
+purge_every_minutes = 60
+
+[[departement]]
+code = "41"
+coordinator = "personne"
+
+[[departement]]
+code = "99"
+coordinator = "camille-41"
+
+[[promeneur]]
+id = "camille-41"
+first_name = "Camille"
+photo = "pas une adresse"
+profession = "animatrice"
+structure = ""
+departements = ["41", "974"]
+themes = ["orientation", "cuisine"]
+capacity = 0
+permanences = ["lundi 14h-17h"]
+absences = [{ from = "2026-12-24", to = "2026-12-20" }]
+accounts = { matrix = "camille" }
+"#;
+
+#[test]
+fn check_accepts_the_example_configuration() {
+    let output = bot().arg("check").output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("config/bot.toml: ok (4 départements served, 6 Promeneurs, 6 of them fictional examples"), "{stdout}");
+}
+
+#[test]
+fn check_reports_every_problem_with_file_and_key() {
+    let (_dir, path) = config_file(BROKEN);
+    let output = bot()
+        .arg("check")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let file = path.display().to_string();
+    for (key, what) in [
+        ("bot.handoff_timeout_minutes", "must be at least 1"),
+        (
+            "departement[0].coordinator",
+            "`personne` is not a Promeneur id",
+        ),
+        ("departement[1].code", "`99` is not a département code"),
+        ("promeneur[0].photo", "is not a web address"),
+        ("promeneur[0].structure", "must not be empty"),
+        ("promeneur[0].departements", "different time zones"),
+        (
+            "promeneur[0].themes[1]",
+            "`cuisine` is not a theme; valid: ",
+        ),
+        ("promeneur[0].capacity", "must be at least 1"),
+        ("promeneur[0].permanences[0]", "`lundi 14h-17h`"),
+        ("promeneur[0].absences[0]", "ends before it starts"),
+        ("promeneur[0].accounts.matrix", "is not a Matrix user id"),
+        (
+            "promeneur[0].departements[1]",
+            "`974` has no [[departement]] section",
+        ),
+    ] {
+        let line = format!("{file}: {key}: ");
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.contains(&line) && l.contains(what)),
+            "missing `{line}… {what}` in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn unknown_keys_are_refused_with_their_place() {
+    let (_dir, path) = config_file(
+        r#"
+[bot]
+knowledge = "KNOWLEDGE"
+handoff_timeout_minutes = 10
+retention = 30
+
+[storage]
+database = "bot.sqlite3"
+retention_days = 30
+purge_every_minutes = 60
+"#,
+    );
+    let output = bot()
+        .arg("check")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unknown field `retention`"), "{stderr}");
+    assert!(stderr.contains("line 5"), "{stderr}");
+}
+
+#[test]
+fn chat_refuses_to_start_on_an_invalid_configuration() {
+    let (dir, path) = config_file(BROKEN);
+    let output = bot()
+        .arg("chat")
+        .arg("--config")
+        .arg(&path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the configuration is not valid, the bot does not start"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("promeneur[0].capacity"), "{stderr}");
+    assert!(
+        !dir.path().join("bot.sqlite3").exists(),
+        "nothing was created"
+    );
+}
+
+#[test]
+fn chat_as_an_unknown_promeneur_is_refused() {
+    let output = bot()
+        .args(["chat", "--as", "nobody-00"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`nobody-00` is not a Promeneur of config/bot.toml; known ids: camille-41"),
+        "{stderr}"
+    );
+}
