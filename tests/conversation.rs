@@ -147,7 +147,7 @@ fn only_what_is_missing_is_asked_and_answers_are_remembered() {
     assert!(
         shows(
             &answer,
-            "Aucun Promeneur du Net de La Réunion (974) n'est disponible"
+            "Aucun Promeneur du Net de ton département (La Réunion, 974) n'est disponible"
         ),
         "{answer:?}"
     );
@@ -169,7 +169,7 @@ fn outside_a_permanence_the_request_waits_and_the_first_promeneur_on_duty_gets_i
     assert!(
         shows(
             &answer,
-            "Aucun Promeneur du Net de Loir-et-Cher (41) n'est disponible en ce moment."
+            "Aucun Promeneur du Net de ton département (Loir-et-Cher, 41) n'est disponible en ce moment."
         ),
         "{answer:?}"
     );
@@ -268,7 +268,10 @@ fn danger_at_3am_gets_the_emergency_lines_first_whoever_is_on_duty() {
         "no question holds up an urgent hand-off"
     );
     assert!(
-        shows(&out, "Aucun Promeneur du Net de Loir-et-Cher (41)"),
+        shows(
+            &out,
+            "Aucun Promeneur du Net de ton département (Loir-et-Cher, 41)"
+        ),
         "{out:?}"
     );
     assert!(shows(
@@ -462,7 +465,7 @@ fn a_departement_without_promeneurs_goes_to_its_fallback_or_to_national_lines() 
     assert!(
         shows(
             &routed,
-            "je transmets la demande aux Promeneurs de Loir-et-Cher"
+            "je transmets ta demande au réseau voisin (Loir-et-Cher, 41)"
         ),
         "{routed:?}"
     );
@@ -477,7 +480,7 @@ fn a_departement_without_promeneurs_goes_to_its_fallback_or_to_national_lines() 
     assert!(
         shows(
             &national,
-            "Il n'y a pas encore de Promeneurs du Net de Rhône (69)"
+            "Il n'y a pas encore de Promeneurs du Net de ton département (Rhône, 69)"
         ),
         "{national:?}"
     );

@@ -601,6 +601,11 @@ impl<S: Store> Engine<S> {
         format!("{} ({code})", self.departement_name(code))
     }
 
+    /// "Loir-et-Cher, 41": for sentences that already put it in brackets.
+    fn departement_short(&self, code: &DepartementCode) -> String {
+        format!("{}, {code}", self.departement_name(code))
+    }
+
     /// Hands the conversation to an on-duty Promeneur, or queues it, or gives
     /// the national resources when nobody serves the département.
     fn route(
@@ -633,8 +638,9 @@ impl<S: Store> Engine<S> {
                             out.push(self.bot_says(
                                 &person,
                                 say::fallback(
-                                    &self.departement_name(&own),
-                                    &self.departement_name(&f),
+                                    voice,
+                                    &self.departement_short(&own),
+                                    &self.departement_short(&f),
                                 ),
                             ));
                             c.served_by = Some(f.clone());
@@ -644,7 +650,7 @@ impl<S: Store> Engine<S> {
                             c.stage = Stage::Unserved;
                             out.push(self.bot_says(
                                 &person,
-                                say::unserved(voice, &self.departement_label(&own)),
+                                say::unserved(voice, &self.departement_short(&own)),
                             ));
                             let resources = say::theme_resources(
                                 &self.knowledge,
@@ -671,7 +677,7 @@ impl<S: Store> Engine<S> {
                 let next = self.next_permanence(&serving, c.theme.as_ref(), now);
                 out.push(self.bot_says(
                     &person,
-                    say::nobody_on_duty(voice, &self.departement_label(&serving), next, c.urgent()),
+                    say::nobody_on_duty(voice, &self.departement_short(&serving), next, c.urgent()),
                 ));
                 if !c.urgent() {
                     let resources =

@@ -185,8 +185,12 @@ pub fn taken(v: Voice, card: &IdentityCard) -> String {
 }
 
 pub fn nobody_on_duty(v: Voice, departement: &str, next: Option<String>, urgent: bool) -> String {
-    let mut text =
-        format!("Aucun Promeneur du Net de {departement} n'est disponible en ce moment. ");
+    // Département names take different articles ("du Rhône", "de La
+    // Réunion"): they are given in brackets, never after "de".
+    let mut text = format!(
+        "Aucun Promeneur du Net de {} département ({departement}) n'est disponible en ce moment. ",
+        v.pick("ton", "votre")
+    );
     match next {
         Some(next) => text.push_str(&format!("La prochaine permanence commence {next}. ")),
         None => text.push_str("Je ne connais pas encore la date de la prochaine permanence. "),
@@ -220,7 +224,8 @@ pub fn resources(v: Voice, resources: &[&Resource], now: DateTime<Utc>) -> Strin
 
 pub fn unserved(v: Voice, departement: &str) -> String {
     format!(
-        "Il n'y a pas encore de Promeneurs du Net de {departement} joignables par ce service. {}",
+        "Il n'y a pas encore de Promeneurs du Net de {} département ({departement}) joignables par ce service. {}",
+        v.pick("ton", "votre"),
         v.pick(
             "Voici des lignes nationales, gratuites, qui peuvent t'aider. Si tu veux essayer un autre département, écris-le moi.",
             "Voici des lignes nationales, gratuites, qui peuvent vous aider. Si vous voulez essayer un autre département, écrivez-le moi."
@@ -228,9 +233,11 @@ pub fn unserved(v: Voice, departement: &str) -> String {
     )
 }
 
-pub fn fallback(departement: &str, fallback: &str) -> String {
+pub fn fallback(v: Voice, departement: &str, fallback: &str) -> String {
     format!(
-        "Il n'y a pas de Promeneur du Net de {departement} sur ce service : je transmets la demande aux Promeneurs de {fallback}, le réseau voisin."
+        "Il n'y a pas de Promeneur du Net de {} département ({departement}) sur ce service : je transmets {} demande au réseau voisin ({fallback}).",
+        v.pick("ton", "votre"),
+        v.pick("ta", "votre")
     )
 }
 
