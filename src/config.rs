@@ -347,7 +347,10 @@ fn validate(
                 Some(code) => departements.push(code),
                 None => problems.push(
                     format!("promeneur[{i}].departements[{j}]"),
-                    format!("`{code}` is not a département code (01–95, 2A, 2B, 971–974, 976)"),
+                    format!(
+                        "`{code}` is not a département code ({})",
+                        DepartementCode::VALID
+                    ),
                 ),
             }
         }
@@ -465,8 +468,9 @@ fn validate(
             problems.push(
                 key("code"),
                 format!(
-                    "`{}` is not a département code (01–95, 2A, 2B, 971–974, 976)",
-                    entry.code
+                    "`{}` is not a département code ({})",
+                    entry.code,
+                    DepartementCode::VALID
                 ),
             );
             continue;

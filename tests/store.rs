@@ -141,3 +141,25 @@ fn a_database_from_a_newer_bot_is_refused() {
         "{error}"
     );
 }
+
+#[test]
+fn sqlite_units_nest_so_a_batch_is_one_transaction_and_a_failed_event_is_undone_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("bot.sqlite3")).unwrap();
+    let account = |n: &str| Account::new(Platform::Console, n);
+    store.begin().unwrap(); // the batch
+    for (name, keep) in [("a", true), ("b", false), ("c", true)] {
+        store.begin().unwrap(); // one event
+        let mut c = Conversation::new(account(name), Audience::Jeune, 1);
+        store.insert(&mut c).unwrap();
+        if keep {
+            store.commit().unwrap();
+        } else {
+            store.rollback();
+        }
+    }
+    store.commit().unwrap();
+    assert!(store.open_conversation(&account("a")).unwrap().is_some());
+    assert!(store.open_conversation(&account("b")).unwrap().is_none());
+    assert!(store.open_conversation(&account("c")).unwrap().is_some());
+}

@@ -249,6 +249,16 @@ impl Classifier {
         (classification, explanation, danger)
     }
 
+    /// Only the département a message names (or the candidates when the
+    /// place is ambiguous): for an answer to "where do you live?".
+    pub fn place(&self, text: &str) -> (Option<DepartementCode>, Vec<DepartementCode>) {
+        let message = normalize(text, &self.slang);
+        match self.places.find(&message.words) {
+            Some(reading) => (reading.department, reading.candidates),
+            None => (None, Vec::new()),
+        }
+    }
+
     /// The danger signals a message carries, for callers that need which
     /// lines to show, not only whether it is urgent.
     pub fn danger(&self, text: &str) -> Vec<DangerHit> {

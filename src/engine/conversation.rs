@@ -25,15 +25,6 @@ impl Platform {
             Platform::Discord => "discord",
         }
     }
-
-    pub fn parse(text: &str) -> Option<Platform> {
-        match text {
-            "console" => Some(Platform::Console),
-            "matrix" => Some(Platform::Matrix),
-            "discord" => Some(Platform::Discord),
-            _ => None,
-        }
-    }
 }
 
 /// Someone's account on a platform, in the core's own terms: adapters turn

@@ -155,22 +155,7 @@ impl<S: Store> Engine<S> {
         classifier: Arc<Classifier>,
         store: S,
     ) -> Engine<S> {
-        Engine::with_roster(
-            Arc::new(config.roster.clone()),
-            config.settings.clone(),
-            knowledge,
-            classifier,
-            store,
-        )
-    }
-
-    pub fn with_roster(
-        roster: Arc<Roster>,
-        settings: Settings,
-        knowledge: Arc<Knowledge>,
-        classifier: Arc<Classifier>,
-        store: S,
-    ) -> Engine<S> {
+        let roster = Arc::new(config.roster.clone());
         let mut accounts = HashMap::new();
         for p in &roster.promeneurs {
             accounts.insert(
@@ -188,7 +173,7 @@ impl<S: Store> Engine<S> {
             knowledge,
             classifier,
             roster,
-            settings,
+            settings: config.settings.clone(),
             store,
             accounts,
             last_purge: None,
@@ -202,13 +187,6 @@ impl<S: Store> Engine<S> {
 
     pub fn roster(&self) -> &Roster {
         &self.roster
-    }
-
-    /// The Promeneur behind an account, if it is in the roster.
-    pub fn promeneur_of(&self, account: &Account) -> Option<&Promeneur> {
-        self.accounts
-            .get(account)
-            .and_then(|id| self.roster.promeneur(id))
     }
 
     /// Handles one event as one unit of work.
@@ -236,20 +214,15 @@ impl<S: Store> Engine<S> {
             // a way forward, and the emergency lines already decided.
             out.clear();
             if let Some(sender) = sender {
-                let voice = Voice(Audience::Jeune);
-                if !urgent
-                    .iter()
-                    .any(|o| matches!(o, Outbound::Say { text, .. } if text.starts_with("Désolé")))
-                {
-                    out.push(self.bot_says(&sender, say::technical_problem(voice)));
-                }
+                out.push(self.bot_says(&sender, say::technical_problem(Voice(Audience::Jeune))));
             }
         }
         urgent.append(&mut out);
         urgent
     }
 
-    /// Handles events in one unit of work (one transaction): what a busy
+    /// Handles events in one unit of work (one transaction, a savepoint per
+    /// event, so a failed event is undone alone): what a busy
     /// adapter uses to keep up.
     pub fn handle_batch(
         &mut self,
@@ -300,9 +273,6 @@ impl<S: Store> Engine<S> {
                     urgent.push(
                         self.bot_says(from, say::danger(Voice(Audience::Jeune), &lines, now)),
                     );
-                } else {
-                    urgent
-                        .push(self.bot_says(from, say::technical_problem(Voice(Audience::Jeune))));
                 }
                 return Err(e);
             }
@@ -343,9 +313,8 @@ impl<S: Store> Engine<S> {
             {
                 // An answer to "where do you live?" is a place even without
                 // "à" before it: "Saint-Denis", "Tours".
-                let answer = self.classifier.classify(&format!("j'habite à {text}"));
-                reading.department = answer.department;
-                reading.department_candidates = answer.department_candidates;
+                (reading.department, reading.department_candidates) =
+                    self.classifier.place(&format!("j'habite à {text}"));
             }
             (Some(reading), hits)
         } else {
@@ -536,11 +505,8 @@ impl<S: Store> Engine<S> {
     ) -> Result<(), StoreError> {
         let voice = Voice(c.audience);
         let person = c.person.clone();
-        if c.departement.is_none() && (c.theme.is_some() || c.urgent()) {
-            c.stage = Stage::AskDepartement;
-            let text = self.departement_question(c, voice);
-            out.push(self.bot_says(&person, text));
-        } else if c.theme.is_none() && !c.urgent() {
+        // Urgent requests are routed on the danger, whatever the theme.
+        if c.theme.is_none() && !c.urgent() {
             c.stage = Stage::AskTheme;
             out.push(self.bot_says(&person, say::ask_theme(voice, &self.theme_choices())));
         } else if c.departement.is_none() {
@@ -577,7 +543,8 @@ impl<S: Store> Engine<S> {
             .collect()
     }
 
-    /// A number from the list, a theme's name, or words the matcher reads.
+    /// A number from the list, or a theme's id or label (the matcher reads
+    /// any other words).
     fn pick_theme(&self, text: &str) -> Option<ThemeId> {
         let choices = self.theme_choices();
         let trimmed = text.trim().trim_end_matches(['.', ')']);
@@ -1052,7 +1019,7 @@ impl<S: Store> Engine<S> {
                 ),
             };
             if let Some(d) = self.roster.departements.get(&serving) {
-                let to = self.reach(&d.coordinator.clone(), c.person.platform);
+                let to = self.reach(&d.coordinator, c.person.platform);
                 out.push(self.bot_says(&to, coordinator_note));
             }
             match next {

@@ -200,10 +200,7 @@ pub fn nobody_on_duty(v: Voice, departement: &str, next: Option<String>, urgent:
         "Votre demande est gardée : le premier Promeneur qui arrive la reçoit. Écrivez /prevenir pour que je vous prévienne dès que quelqu'un est là.",
     ));
     if urgent {
-        text.push_str(v.pick(
-            " En attendant, les lignes d'urgence ci-dessus répondent maintenant.",
-            " En attendant, les lignes d'urgence ci-dessus répondent maintenant.",
-        ));
+        text.push_str(" En attendant, les lignes d'urgence ci-dessus répondent maintenant.");
     }
     text
 }
@@ -324,12 +321,12 @@ pub fn closed_by(v: Voice, first_name: &str) -> String {
 }
 
 pub fn transferred(v: Voice, to: &str) -> String {
-    format!(
-        "{} est transmise à {to}, qui pourra mieux {} aider.",
-        v.pick("Ta demande", "Votre demande"),
-        v.pick("t'", "vous ")
-    )
-    .replace("t' aider", "t'aider")
+    match v.0 {
+        Audience::Jeune => format!("Ta demande est transmise à {to}, qui pourra mieux t'aider."),
+        Audience::Parent => {
+            format!("Votre demande est transmise à {to}, qui pourra mieux vous aider.")
+        }
+    }
 }
 
 pub fn unknown_command(v: Voice) -> String {

@@ -18,6 +18,9 @@ use std::fmt;
 pub struct DepartementCode(String);
 
 impl DepartementCode {
+    /// What a valid code looks like, for error messages.
+    pub const VALID: &'static str = "01–95, 2A, 2B, 971–974, 976";
+
     pub fn parse(text: &str) -> Option<DepartementCode> {
         let code = text.trim().to_ascii_uppercase();
         let valid = match code.as_str() {
@@ -86,9 +89,8 @@ impl DepartementCode {
 impl TryFrom<String> for DepartementCode {
     type Error = String;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        DepartementCode::parse(&value).ok_or_else(|| {
-            format!("`{value}` is not a département code (01–95, 2A, 2B, 971–974, 976)")
-        })
+        DepartementCode::parse(&value)
+            .ok_or_else(|| format!("`{value}` is not a département code ({})", Self::VALID))
     }
 }
 
@@ -149,8 +151,9 @@ pub(super) fn validate_departements(
             problems.push(
                 key("code"),
                 format!(
-                    "`{}` is not a département code (01–95, 2A, 2B, 971–974, 976)",
-                    entry.code
+                    "`{}` is not a département code ({})",
+                    entry.code,
+                    DepartementCode::VALID
                 ),
             );
             continue;
@@ -219,7 +222,10 @@ pub(super) fn validate_regions(
                 Some(code) => parsed.push(code),
                 None => problems.push(
                     format!("areas.\"{name}\"[{i}]"),
-                    format!("`{code}` is not a département code (01–95, 2A, 2B, 971–974, 976)"),
+                    format!(
+                        "`{code}` is not a département code ({})",
+                        DepartementCode::VALID
+                    ),
                 ),
             }
         }

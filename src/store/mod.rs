@@ -60,7 +60,9 @@ pub struct AuditEntry {
 
 pub trait Store {
     /// Starts a unit of work: everything until [`Store::commit`] lands
-    /// together (one SQLite transaction).
+    /// together (one SQLite transaction). Units nest: an inner one (one
+    /// event inside a batch) commits or rolls back on its own, and the
+    /// outer one lands the batch.
     fn begin(&mut self) -> Result<(), StoreError>;
     fn commit(&mut self) -> Result<(), StoreError>;
     fn rollback(&mut self);

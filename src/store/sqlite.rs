@@ -56,7 +56,9 @@ const MIGRATIONS: &[&str] = &[
 
 pub struct SqliteStore {
     connection: Connection,
-    in_transaction: bool,
+    /// Units of work open: the outer one is a transaction, the inner ones
+    /// savepoints.
+    depth: usize,
 }
 
 impl SqliteStore {
@@ -88,7 +90,7 @@ impl SqliteStore {
             .map_err(open)?;
         let mut store = SqliteStore {
             connection,
-            in_transaction: false,
+            depth: 0,
         };
         store.migrate(&name)?;
         Ok(store)
@@ -162,26 +164,38 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn begin(&mut self) -> Result<(), StoreError> {
-        if !self.in_transaction {
-            self.connection.execute_batch("BEGIN IMMEDIATE")?;
-            self.in_transaction = true;
-        }
+        self.connection.execute_batch(if self.depth == 0 {
+            "BEGIN IMMEDIATE"
+        } else {
+            "SAVEPOINT unit"
+        })?;
+        self.depth += 1;
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
-        if self.in_transaction {
-            self.in_transaction = false;
-            self.connection.execute_batch("COMMIT")?;
+        if self.depth == 0 {
+            return Ok(());
         }
+        self.depth -= 1;
+        self.connection.execute_batch(if self.depth == 0 {
+            "COMMIT"
+        } else {
+            "RELEASE unit"
+        })?;
         Ok(())
     }
 
     fn rollback(&mut self) {
-        if self.in_transaction {
-            self.in_transaction = false;
-            let _ = self.connection.execute_batch("ROLLBACK");
+        if self.depth == 0 {
+            return;
         }
+        self.depth -= 1;
+        let _ = self.connection.execute_batch(if self.depth == 0 {
+            "ROLLBACK"
+        } else {
+            "ROLLBACK TO unit; RELEASE unit"
+        });
     }
 
     fn open_conversation(&mut self, person: &Account) -> Result<Option<Conversation>, StoreError> {
