@@ -42,6 +42,36 @@ struct ConfigFile {
     departement: Vec<DepartementEntry>,
     #[serde(default)]
     promeneur: Vec<PromeneurEntry>,
+    matrix: Option<MatrixSection>,
+    secrets: Option<SecretsSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatrixSection {
+    homeserver: String,
+    user: String,
+    /// The client's state and crypto store, relative to this file.
+    store: String,
+    #[serde(default = "default_display_name")]
+    display_name: String,
+    #[serde(default = "default_true")]
+    leave_on_close: bool,
+}
+
+fn default_display_name() -> String {
+    "Promeneur-bot (robot)".to_string()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretsSection {
+    /// A TOML file outside git with the passwords and tokens.
+    file: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,6 +170,82 @@ pub struct Config {
     pub database: PathBuf,
     pub settings: Settings,
     pub roster: Roster,
+    pub matrix: Option<MatrixSettings>,
+    /// Where passwords and tokens are read from, besides the environment.
+    pub secrets_file: Option<PathBuf>,
+}
+
+/// The Matrix adapter's settings (`[matrix]`); its password or token comes
+/// from the environment or the secrets file, never from here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatrixSettings {
+    pub homeserver: String,
+    pub user: String,
+    pub store: PathBuf,
+    pub display_name: String,
+    /// The bot leaves a hand-off room when its conversation is closed.
+    pub leave_on_close: bool,
+}
+
+/// A password or a token: never printed, never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl Config {
+    /// A secret by name: the environment variable `PROMENEUR_BOT_<NAME>`
+    /// first (upper case), then the key `<name>` of the secrets file. The
+    /// error names where it was looked for, never a value.
+    pub fn secret(&self, name: &str) -> Result<Option<Secret>, String> {
+        let variable = format!("PROMENEUR_BOT_{}", name.to_ascii_uppercase());
+        if let Ok(value) = std::env::var(&variable) {
+            if !value.trim().is_empty() {
+                return Ok(Some(Secret(value.trim().to_string())));
+            }
+        }
+        let Some(file) = &self.secrets_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("the secrets file `{}` cannot be read: {e}", file.display()))?;
+        let table: toml::Table = toml::from_str(&text).map_err(|e| {
+            // The parser's message may quote a line of the file: keep only
+            // where it is.
+            let at = e
+                .span()
+                .map(|s| format!(" (at byte {})", s.start))
+                .unwrap_or_default();
+            format!(
+                "the secrets file `{}` is not valid TOML{at}",
+                file.display()
+            )
+        })?;
+        match table.get(name) {
+            None => Ok(None),
+            Some(toml::Value::String(value)) if !value.trim().is_empty() => {
+                Ok(Some(Secret(value.trim().to_string())))
+            }
+            Some(_) => Err(format!(
+                "`{name}` in the secrets file `{}` must be a non-empty string",
+                file.display()
+            )),
+        }
+    }
 }
 
 /// Who serves where: the départements and their Promeneurs.
@@ -261,6 +367,24 @@ impl Config {
     }
 }
 
+/// A photo is a web address, a Matrix media, or an image file (made
+/// absolute here, relative to the configuration).
+fn resolve_photo(base: &Path, photo: &str) -> Option<String> {
+    let photo = photo.trim();
+    if ["https://", "http://", "mxc://"]
+        .iter()
+        .any(|scheme| photo.starts_with(scheme))
+    {
+        return Some(photo.to_string());
+    }
+    let lower = photo.to_ascii_lowercase();
+    let image = [".png", ".jpg", ".jpeg", ".webp"]
+        .iter()
+        .any(|ext| lower.ends_with(ext));
+    let path = base.join(photo);
+    (image && path.is_file()).then(|| path.to_string_lossy().into_owned())
+}
+
 fn validate(
     path: &Path,
     base: &Path,
@@ -326,13 +450,11 @@ fn validate(
                 problems.push(key(field), "must not be empty: a Promeneur is always shown with first name, photo, profession and structure");
             }
         }
-        if !entry.photo.trim().is_empty()
-            && !entry.photo.starts_with("https://")
-            && !entry.photo.starts_with("http://")
-        {
+        let photo = resolve_photo(base, &entry.photo);
+        if !entry.photo.trim().is_empty() && photo.is_none() {
             problems.push(
                 key("photo"),
-                format!("`{}` is not a web address (https://…)", entry.photo),
+                format!("`{}` is neither a web address (https://…), a Matrix media (mxc://…) nor an image file next to this configuration (.png, .jpg, .jpeg, .webp)", entry.photo),
             );
         }
         if entry.capacity == 0 {
@@ -442,7 +564,7 @@ fn validate(
             id: PromeneurId(entry.id),
             example: entry.example,
             first_name: entry.first_name,
-            photo: entry.photo,
+            photo: photo.unwrap_or(entry.photo),
             profession: entry.profession,
             structure: entry.structure,
             departements,
@@ -492,6 +614,27 @@ fn validate(
                 None => problems.push(format!("departement[{i}].fallback[{j}]"), format!("`{other}` is not a département code")),
             }
         }
+        if let Some(room) = &entry.staff.matrix {
+            // Room ids of room version 12 have no server part (`!abc`).
+            let id = room.starts_with('!') && room.len() > 1;
+            let alias = room.starts_with('#') && room.contains(':');
+            if !(id || alias) || room.contains(char::is_whitespace) {
+                problems.push(
+                    key("staff.matrix"),
+                    format!(
+                        "`{room}` is not a Matrix room id (!abc…) or alias (#equipe-41:server)"
+                    ),
+                );
+            }
+        }
+        if let Some(channel) = &entry.staff.discord {
+            if channel.is_empty() || !channel.chars().all(|c| c.is_ascii_digit()) {
+                problems.push(
+                    key("staff.discord"),
+                    format!("`{channel}` is not a Discord channel id (digits only)"),
+                );
+            }
+        }
         let (name, timezone) = match knowledge.departement(&code) {
             Some(d) => (
                 d.name.clone(),
@@ -525,6 +668,47 @@ fn validate(
         }
     }
 
+    let matrix = file.matrix.map(|m| {
+        if !(m.homeserver.starts_with("https://") || m.homeserver.starts_with("http://")) {
+            problems.push(
+                "matrix.homeserver",
+                format!(
+                    "`{}` is not the homeserver's web address (https://matrix.example.org)",
+                    m.homeserver
+                ),
+            );
+        }
+        if !(m.user.starts_with('@') && m.user.contains(':')) {
+            problems.push(
+                "matrix.user",
+                format!(
+                    "`{}` is not a Matrix user id (@promeneur-bot:example.org)",
+                    m.user
+                ),
+            );
+        }
+        if m.store.trim().is_empty() {
+            problems.push(
+                "matrix.store",
+                "give a folder for the Matrix session and encryption keys, e.g. `../data/matrix`",
+            );
+        }
+        if m.display_name.trim().is_empty() {
+            problems.push(
+                "matrix.display_name",
+                "must not be empty: people must see it is a bot",
+            );
+        }
+        MatrixSettings {
+            homeserver: m.homeserver,
+            user: m.user,
+            store: base.join(m.store),
+            display_name: m.display_name,
+            leave_on_close: m.leave_on_close,
+        }
+    });
+    let secrets_file = file.secrets.map(|s| base.join(s.file));
+
     Config {
         file: path.to_path_buf(),
         knowledge_dir,
@@ -534,6 +718,8 @@ fn validate(
             promeneurs,
             departements,
         },
+        matrix,
+        secrets_file,
     }
 }
 

@@ -25,5 +25,7 @@ pub mod config;
 pub mod console;
 pub mod engine;
 pub mod knowledge;
+pub mod matrix;
+pub mod serve;
 pub mod store;
 pub mod text;

@@ -49,6 +49,9 @@ enum Command {
         #[arg(long, default_value = "jeune", value_name = "NAME")]
         person: String,
     },
+    /// Serve the platforms the configuration names ([matrix]) until SIGINT
+    /// or SIGTERM, on the configured SQLite file.
+    Serve,
     /// Read one message a line on stdin; write one JSON object a line on stdout:
     /// theme, confidence, urgent, audience, department, department_candidates.
     Classify {
@@ -147,24 +150,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
+        Command::Serve => {
+            let (_, config, knowledge) = load_config(cli.config.as_ref(), cli.knowledge.as_ref())?;
+            promeneur_bot::serve::run(config, knowledge)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Chat {
             as_promeneur,
             person,
         } => {
-            let path = cli
-                .config
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
-            if !path.exists() {
-                anyhow::bail!(
-                    "no configuration at {}: run from the repository root or pass --config PATH",
-                    path.display()
-                );
-            }
-            let (config, knowledge) =
-                Config::load(&path, cli.knowledge.as_deref()).map_err(|e| {
-                    anyhow::anyhow!("the configuration is not valid, the bot does not start:\n{e}")
-                })?;
+            let (path, config, knowledge) =
+                load_config(cli.config.as_ref(), cli.knowledge.as_ref())?;
             let side = match as_promeneur {
                 Some(id) => {
                     let id = PromeneurId(id);
@@ -235,6 +231,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The configuration `--config` names (or the default), validated: a bad one
+/// stops the bot before it starts.
+fn load_config(
+    config: Option<&PathBuf>,
+    knowledge: Option<&PathBuf>,
+) -> Result<(PathBuf, Config, Knowledge)> {
+    let path = config
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    if !path.exists() {
+        anyhow::bail!(
+            "no configuration at {}: run from the repository root or pass --config PATH",
+            path.display()
+        );
+    }
+    let (config, knowledge) = Config::load(&path, knowledge.map(|k| k.as_path())).map_err(|e| {
+        anyhow::anyhow!("the configuration is not valid, the bot does not start:\n{e}")
+    })?;
+    Ok((path, config, knowledge))
 }
 
 fn config_knowledge_dir(cli: &Cli, default: &std::path::Path) -> PathBuf {

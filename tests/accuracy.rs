@@ -1,7 +1,8 @@
 //! Accuracy on the labelled development set (tests/data/dev.jsonl, 546
 //! messages written for the project). Each threshold sits just below what the
 //! classifier reaches, so a change that makes it worse fails here. The
-//! held-out sets are measured (`promeneur-bot evaluate`), never used here.
+//! held-out sets are measured (`promeneur-bot evaluate`); only their urgent
+//! messages are checked here, all of them.
 
 mod common;
 
@@ -51,8 +52,8 @@ fn development_set() {
     );
 }
 
-const THEME: f64 = 0.91;
-const NO_THEME: f64 = 0.86;
+const THEME: f64 = 0.92;
+const NO_THEME: f64 = 0.91;
 
 /// The tantivy matcher must beat a plain keyword bot on the same knowledge.
 #[test]
@@ -81,4 +82,37 @@ fn beats_a_keyword_bot() {
         ours.theme, ours.no_theme
     );
     assert!(ours.theme.value() > baseline.theme.value() + 0.05);
+}
+
+/// Safety before everything: every urgent message of every labelled set is
+/// flagged. The one known miss of `final-danger` (a video whose danger is
+/// only implied) is the exception, by its text.
+#[test]
+fn every_urgent_message_of_every_set_is_flagged() {
+    const KNOWN_MISS: &str = "la vidéo de la soirée où j'étais bourrée";
+    let mut missed = Vec::new();
+    for name in [
+        "dev.jsonl",
+        "holdout.jsonl",
+        "holdout2.jsonl",
+        "final-mixed.jsonl",
+        "final-danger.jsonl",
+        "final3.jsonl",
+        "final4.jsonl",
+        "final5.jsonl",
+    ] {
+        for item in common::labelled(name) {
+            if item.urgent
+                && !common::classifier().classify(&item.text).urgent
+                && !item.text.starts_with(KNOWN_MISS)
+            {
+                missed.push(format!("{name}: {}", item.text));
+            }
+        }
+    }
+    assert!(
+        missed.is_empty(),
+        "urgent messages not flagged:\n{}",
+        missed.join("\n")
+    );
 }

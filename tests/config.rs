@@ -82,7 +82,7 @@ fn check_reports_every_problem_with_file_and_key() {
             "`personne` is not a Promeneur id",
         ),
         ("departement[1].code", "`99` is not a département code"),
-        ("promeneur[0].photo", "is not a web address"),
+        ("promeneur[0].photo", "is neither a web address"),
         ("promeneur[0].structure", "must not be empty"),
         ("promeneur[0].departements", "different time zones"),
         (
@@ -171,4 +171,72 @@ fn chat_as_an_unknown_promeneur_is_refused() {
         stderr.contains("`nobody-00` is not a Promeneur of config/bot.toml; known ids: camille-41"),
         "{stderr}"
     );
+}
+
+const MINIMAL: &str = r#"
+[bot]
+knowledge = "KNOWLEDGE"
+handoff_timeout_minutes = 10
+
+[storage]
+database = "bot.sqlite3"
+retention_days = 30
+purge_every_minutes = 60
+"#;
+
+/// `check` on a configuration made of MINIMAL and `extra`: its error output.
+fn check_refuses(extra: &str) -> String {
+    let (_dir, path) = config_file(&format!("{MINIMAL}\n{extra}"));
+    let output = bot()
+        .arg("check")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn a_bad_matrix_section_is_refused_with_its_keys() {
+    let section = "[matrix]\nhomeserver = \"matrix.example.org\"\nuser = \"bot\"\nstore = \"\"\n";
+    // A password in the TOML is an unknown key: secrets never live there.
+    let stderr = check_refuses(&format!("{section}password = \"nope\"\n"));
+    assert!(stderr.contains("password"), "{stderr}");
+    let stderr = check_refuses(section);
+    for key in ["matrix.homeserver", "matrix.user", "matrix.store"] {
+        assert!(stderr.contains(key), "{key} missing from:\n{stderr}");
+    }
+}
+
+#[test]
+fn serve_without_a_password_says_where_to_put_it_and_never_prints_secrets() {
+    let (dir, path) = config_file(&format!(
+        "{MINIMAL}\n[matrix]\nhomeserver = \"http://127.0.0.1:9\"\nuser = \"@bot:example.org\"\nstore = \"matrix\"\n\n[secrets]\nfile = \"secrets.toml\"\n"
+    ));
+    std::fs::write(
+        dir.path().join("secrets.toml"),
+        "discord_token = \"tok-123-secret\"\n",
+    )
+    .unwrap();
+    let output = bot()
+        .arg("serve")
+        .arg("--config")
+        .arg(&path)
+        .env_remove("PROMENEUR_BOT_MATRIX_PASSWORD")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("PROMENEUR_BOT_MATRIX_PASSWORD"), "{stderr}");
+    assert!(stderr.contains("matrix_password"), "{stderr}");
+    assert!(!stderr.contains("tok-123-secret"), "{stderr}");
+}
+
+#[test]
+fn a_secret_is_never_printed() {
+    let secret = promeneur_bot::config::Secret::new("hunter2");
+    assert_eq!(format!("{secret:?}"), "Secret(***)");
+    assert_eq!(secret.expose(), "hunter2");
 }

@@ -54,7 +54,7 @@ pub enum Inbound {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Speaker {
     Bot,
-    Promeneur(IdentityCard),
+    Promeneur(Box<IdentityCard>),
     /// The person of a conversation, relayed to their Promeneur.
     Person(ConversationId),
 }
@@ -73,7 +73,7 @@ pub enum Outbound {
     },
     /// A hand-off was offered or taken: adapters with rooms or threads make
     /// or update one for it.
-    HandOff(HandOff),
+    HandOff(Box<HandOff>),
     /// The conversation is over (closed, stopped, erased).
     Closed {
         conversation: ConversationId,
@@ -105,6 +105,10 @@ pub struct IdentityCard {
     pub departements: Vec<String>,
     /// Theme labels the Promeneur helps with.
     pub helps_with: Vec<String>,
+    /// The Promeneur's own accounts, for adapters that bring them into a
+    /// room or thread.
+    pub matrix: Option<String>,
+    pub discord: Option<String>,
 }
 
 impl IdentityCard {
@@ -228,11 +232,20 @@ impl<S: Store> Engine<S> {
         &mut self,
         events: impl IntoIterator<Item = (Inbound, DateTime<Utc>)>,
     ) -> Vec<Outbound> {
+        self.handle_each(events).into_iter().flatten().collect()
+    }
+
+    /// Like [`Engine::handle_batch`], with the actions of each event apart,
+    /// in order: an adapter answers each where it was asked.
+    pub fn handle_each(
+        &mut self,
+        events: impl IntoIterator<Item = (Inbound, DateTime<Utc>)>,
+    ) -> Vec<Vec<Outbound>> {
         let _ = self.store.begin();
-        let mut out = Vec::new();
-        for (event, now) in events {
-            out.extend(self.handle(event, now));
-        }
+        let out: Vec<Vec<Outbound>> = events
+            .into_iter()
+            .map(|(event, now)| self.handle(event, now))
+            .collect();
         if let Err(e) = self.store.commit() {
             tracing::error!(error = %e, "a batch could not be committed");
         }
@@ -773,14 +786,14 @@ impl<S: Store> Engine<S> {
                 text: format!("📨 {summary} — proposée à {}.", card.first_name),
             });
         }
-        out.push(Outbound::HandOff(HandOff {
+        out.push(Outbound::HandOff(Box::new(HandOff {
             conversation: c.id,
             person,
             promeneur: promeneur.clone(),
             card,
             summary,
             taken: false,
-        }));
+        })));
         self.store.update(c)
     }
 
@@ -845,6 +858,8 @@ impl<S: Store> Engine<S> {
                 .map(|d| self.departement_label(d))
                 .collect(),
             helps_with,
+            matrix: p.matrix.clone(),
+            discord: p.discord.clone(),
         }
     }
 
@@ -1277,14 +1292,14 @@ impl<S: Store> Engine<S> {
         self.audit(promeneur, "take", Some(c.id), "", now)?;
         out.push(self.bot_says(&c.person, say::taken(voice, &card)));
         out.push(self.bot_says(from, brief));
-        out.push(Outbound::HandOff(HandOff {
+        out.push(Outbound::HandOff(Box::new(HandOff {
             conversation: c.id,
             person: c.person.clone(),
             promeneur: promeneur.clone(),
             card,
             summary: self.summary(c),
             taken: true,
-        }));
+        })));
         Ok(())
     }
 
@@ -1366,14 +1381,14 @@ impl<S: Store> Engine<S> {
                 from,
                 format!("Conversation n°{} transférée à {}.", c.id, card.first_name),
             ));
-            out.push(Outbound::HandOff(HandOff {
+            out.push(Outbound::HandOff(Box::new(HandOff {
                 conversation: c.id,
                 person: c.person.clone(),
                 promeneur: to,
                 card,
                 summary: self.summary(c),
                 taken: false,
-            }));
+            })));
             return Ok(());
         }
         let Some(code) =
@@ -1450,7 +1465,7 @@ impl<S: Store> Engine<S> {
         self.store.update(&c)?;
         out.push(Outbound::Say {
             to: c.person.clone(),
-            speaker: Speaker::Promeneur(self.card(promeneur)),
+            speaker: Speaker::Promeneur(Box::new(self.card(promeneur))),
             text: text.to_string(),
         });
         Ok(())

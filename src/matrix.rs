@@ -1,0 +1,871 @@
+//! The Matrix adapter: end-to-end encrypted, on matrix-sdk.
+//!
+//! - **In**: a message in a direct chat with the bot, or one that mentions
+//!   the bot in a public room (answered in a direct chat, never in the
+//!   room); a command in a département's staff room; anything in a hand-off
+//!   room (read for danger, and for the Promeneur's commands). Everything
+//!   else is ignored and leaves no trace.
+//! - **Out**: the engine's actions. A hand-off taken becomes an encrypted
+//!   room with the person and the Promeneur, named for what it is, with the
+//!   Promeneur's identity card and photo; the bot stays for the commands and
+//!   leaves when the conversation closes (as configured).
+//!
+//! The session is saved in the store folder and restored at start, so the
+//! bot keeps one device and its keys. The first start skips the history; a
+//! restart answers what arrived while the bot was down (the sync token is
+//! kept in the SDK's store).
+
+use crate::config::{Config, MatrixSettings, Secret};
+use crate::engine::ConversationId;
+use crate::engine::{Account, HandOff, IdentityCard, Inbound, Outbound, Place, Platform, Speaker};
+use crate::serve::{Delivery, EngineHandle, Origin};
+use anyhow::{bail, Context};
+use matrix_sdk::authentication::matrix::MatrixSession;
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::room::Room;
+use matrix_sdk::ruma::api::client::room::create_room::v3::{
+    Request as CreateRoomRequest, RoomPreset,
+};
+use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
+use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
+use matrix_sdk::ruma::events::room::message::{
+    ImageMessageEventContent, MessageType, OriginalSyncRoomMessageEvent, RoomMessageEventContent,
+};
+use matrix_sdk::ruma::events::InitialStateEvent;
+use matrix_sdk::ruma::{OwnedMxcUri, OwnedRoomId, OwnedUserId, RoomAliasId, RoomId, UserId};
+use matrix_sdk::{Client, RoomState};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// The secrets the adapter may use, by their name in the secrets file (or
+/// `PROMENEUR_BOT_MATRIX_PASSWORD` in the environment).
+pub const PASSWORD_SECRET: &str = "matrix_password";
+
+/// A hand-off room: one conversation, its person and Promeneur.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct HandOffRoom {
+    room: OwnedRoomId,
+    person: OwnedUserId,
+    promeneur: Option<OwnedUserId>,
+}
+
+/// The hand-off rooms, kept in the store folder so a restart loses none.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct RoomBook {
+    handoffs: BTreeMap<i64, HandOffRoom>,
+}
+
+impl RoomBook {
+    fn load(path: &Path) -> RoomBook {
+        match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "the hand-off room book is unreadable; starting empty");
+                RoomBook::default()
+            }),
+            Err(_) => RoomBook::default(),
+        }
+    }
+
+    fn save(&self, path: &Path) {
+        let tmp = path.with_extension("tmp");
+        let result = serde_json::to_vec_pretty(self)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| std::fs::write(&tmp, bytes))
+            .and_then(|()| std::fs::rename(&tmp, path));
+        if let Err(e) = result {
+            tracing::error!(error = %e, "the hand-off room book could not be saved");
+        }
+    }
+
+    fn conversation_of_room(&self, room: &RoomId) -> Option<i64> {
+        self.handoffs
+            .iter()
+            .find(|(_, h)| h.room == room)
+            .map(|(id, _)| *id)
+    }
+
+    /// The room of a person's conversation with a Promeneur, if any.
+    fn room_of_person(&self, person: &UserId) -> Option<OwnedRoomId> {
+        self.handoffs
+            .values()
+            .rev()
+            .find(|h| h.person == person && h.promeneur.is_some())
+            .map(|h| h.room.clone())
+    }
+}
+
+/// What the event handlers and the outbound task share.
+struct Shared {
+    client: Client,
+    me: OwnedUserId,
+    settings: MatrixSettings,
+    engine: EngineHandle,
+    /// Staff room → département code, and back.
+    staff_rooms: HashMap<OwnedRoomId, String>,
+    staff_by_departement: HashMap<String, OwnedRoomId>,
+    book: Mutex<RoomBook>,
+    book_path: PathBuf,
+    /// Photos already uploaded, by their file path.
+    uploaded: Mutex<HashMap<String, OwnedMxcUri>>,
+}
+
+/// A connected Matrix adapter, ready to run.
+pub struct MatrixAdapter {
+    shared: Arc<Shared>,
+    first_start: bool,
+}
+
+fn session_path(store: &Path) -> PathBuf {
+    store.join("session.json")
+}
+
+/// Creates a folder readable by this user only (it holds keys).
+fn private_dir(path: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+impl MatrixAdapter {
+    /// Logs in (first start) or restores the saved session, resolves the
+    /// staff rooms and joins them.
+    pub async fn connect(
+        config: &Config,
+        settings: &MatrixSettings,
+        engine: EngineHandle,
+    ) -> anyhow::Result<MatrixAdapter> {
+        private_dir(&settings.store).with_context(|| {
+            format!(
+                "the Matrix store folder `{}` (matrix.store in {}) cannot be created",
+                settings.store.display(),
+                config.file.display()
+            )
+        })?;
+        let client = Client::builder()
+            .homeserver_url(&settings.homeserver)
+            .sqlite_store(settings.store.join("sdk"), None)
+            .build()
+            .await
+            .with_context(|| {
+                format!(
+                    "the Matrix client cannot be built for {} (matrix.homeserver in {})",
+                    settings.homeserver,
+                    config.file.display()
+                )
+            })?;
+        let session_file = session_path(&settings.store);
+        let first_start = if session_file.exists() {
+            let text = std::fs::read_to_string(&session_file)
+                .with_context(|| format!("`{}` cannot be read", session_file.display()))?;
+            let session: MatrixSession = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "`{}` is not a saved Matrix session; delete it to log in again",
+                    session_file.display()
+                )
+            })?;
+            client
+                .restore_session(session)
+                .await
+                .context("the saved Matrix session cannot be restored")?;
+            tracing::info!("Matrix session restored");
+            false
+        } else {
+            let password = password(config)?;
+            client
+                .matrix_auth()
+                .login_username(&settings.user, password.expose())
+                .initial_device_display_name("promeneur-bot")
+                .await
+                .map_err(|e| {
+                    // The SDK's error never carries the password; still,
+                    // say only what is useful.
+                    anyhow::anyhow!(
+                        "the Matrix login of {} on {} failed: {e}",
+                        settings.user,
+                        settings.homeserver
+                    )
+                })?;
+            let session = client
+                .matrix_auth()
+                .session()
+                .context("the homeserver returned no session")?;
+            write_private(&session_file, &serde_json::to_vec(&session)?)
+                .with_context(|| format!("`{}` cannot be written", session_file.display()))?;
+            tracing::info!("Matrix login done; session saved");
+            true
+        };
+        let me = client
+            .user_id()
+            .context("the Matrix client has no user id after login")?
+            .to_owned();
+        if me.as_str() != settings.user {
+            bail!(
+                "the saved session is for {me}, but matrix.user in {} is {}: delete `{}` to log in again",
+                config.file.display(),
+                settings.user,
+                session_file.display()
+            );
+        }
+
+        let mut staff_rooms = HashMap::new();
+        let mut staff_by_departement = HashMap::new();
+        for (code, d) in &config.roster.departements {
+            let Some(room) = &d.staff_matrix else {
+                continue;
+            };
+            let id = resolve_room(&client, room).await.with_context(|| {
+                format!(
+                    "the staff room `{room}` of {code} (departement.staff.matrix in {}) cannot be found",
+                    config.file.display()
+                )
+            })?;
+            staff_rooms.insert(id.clone(), code.to_string());
+            staff_by_departement.insert(code.to_string(), id);
+        }
+        let book_path = settings.store.join("handoff-rooms.json");
+        let shared = Arc::new(Shared {
+            client,
+            me,
+            settings: settings.clone(),
+            engine,
+            staff_rooms,
+            staff_by_departement,
+            book: Mutex::new(RoomBook::load(&book_path)),
+            book_path,
+            uploaded: Mutex::new(HashMap::new()),
+        });
+        Ok(MatrixAdapter {
+            shared,
+            first_start,
+        })
+    }
+
+    /// Syncs until `stop` turns true, delivering the engine's actions from
+    /// `deliveries` as they come. Reconnects with back-off.
+    pub async fn run(
+        self,
+        mut deliveries: mpsc::UnboundedReceiver<Delivery>,
+        mut stop: watch::Receiver<bool>,
+    ) -> anyhow::Result<()> {
+        let shared = self.shared.clone();
+        let client = shared.client.clone();
+        let settings = SyncSettings::default().timeout(Duration::from_secs(30));
+        if self.first_start {
+            // The first start answers nothing of the past.
+            sync_with_backoff(&client, settings.clone().timeout(Duration::ZERO), &mut stop).await;
+        }
+        if let Err(e) = client
+            .account()
+            .set_display_name(Some(&shared.settings.display_name))
+            .await
+        {
+            tracing::warn!(error = %e, "the bot's display name could not be set");
+        }
+        for (code, room) in &shared.staff_by_departement {
+            if client
+                .get_room(room)
+                .is_none_or(|r| r.state() != RoomState::Joined)
+            {
+                if let Err(e) = client.join_room_by_id(room).await {
+                    tracing::warn!(departement = %code, error = %e, "the bot could not join a staff room; invite it there");
+                }
+            }
+        }
+        // Invitations received while the bot was away.
+        for room in client.invited_rooms() {
+            tokio::spawn(join_with_retry(room));
+        }
+
+        let handler_shared = shared.clone();
+        client.add_event_handler(move |event: OriginalSyncRoomMessageEvent, room: Room| {
+            let shared = handler_shared.clone();
+            async move { on_message(&shared, event, room).await }
+        });
+        let me = shared.me.clone();
+        client.add_event_handler(move |event: StrippedRoomMemberEvent, room: Room| {
+            let me = me.clone();
+            async move {
+                if event.state_key == me {
+                    tokio::spawn(join_with_retry(room));
+                }
+            }
+        });
+
+        let outbound_shared = shared.clone();
+        let mut outbound_stop = stop.clone();
+        let outbound = tokio::spawn(async move {
+            loop {
+                let stopping = *outbound_stop.borrow();
+                let next = if stopping {
+                    // Stopping: what the engine still sends (answers to the
+                    // last messages) goes out, until it falls quiet.
+                    tokio::time::timeout(Duration::from_secs(2), deliveries.recv())
+                        .await
+                        .ok()
+                        .flatten()
+                } else {
+                    tokio::select! {
+                        next = deliveries.recv() => next,
+                        changed = outbound_stop.changed() => {
+                            if changed.is_err() {
+                                // Nobody can stop us any more: drain as stopping.
+                                return drain(&outbound_shared, &mut deliveries).await;
+                            }
+                            continue;
+                        }
+                    }
+                };
+                match next {
+                    Some(delivery) => deliver(&outbound_shared, delivery).await,
+                    None => break,
+                }
+            }
+        });
+
+        // Ready: what arrives from now on is answered.
+        eprintln!(
+            "promeneur-bot: serving Matrix as {} (Ctrl-C or SIGTERM to stop)",
+            shared.me
+        );
+        let mut stop_waiting = stop.clone();
+        loop {
+            tokio::select! {
+                _ = stop_waiting.changed() => break,
+                ok = sync_with_backoff(&client, settings.clone(), &mut stop) => {
+                    if !ok { break; }
+                }
+            }
+            if *stop.borrow() {
+                break;
+            }
+        }
+        tracing::info!("Matrix sync stopped");
+        let _ = outbound.await;
+        Ok(())
+    }
+}
+
+async fn drain(shared: &Arc<Shared>, deliveries: &mut mpsc::UnboundedReceiver<Delivery>) {
+    while let Ok(Some(delivery)) =
+        tokio::time::timeout(Duration::from_secs(2), deliveries.recv()).await
+    {
+        deliver(shared, delivery).await;
+    }
+}
+
+/// One sync, retried with growing pauses while the homeserver is away.
+/// `false` when asked to stop meanwhile.
+async fn sync_with_backoff(
+    client: &Client,
+    settings: SyncSettings,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    let mut pause = Duration::from_millis(500);
+    loop {
+        match client.sync_once(settings.clone()).await {
+            Ok(_) => return true,
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = pause.as_millis() as u64, "Matrix sync failed; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = stop.changed() => return false,
+                }
+                pause = (pause * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+fn password(config: &Config) -> anyhow::Result<Secret> {
+    match config.secret(PASSWORD_SECRET) {
+        Ok(Some(secret)) => Ok(secret),
+        Ok(None) => bail!(
+            "no Matrix password to log in with: set PROMENEUR_BOT_MATRIX_PASSWORD, or `{PASSWORD_SECRET} = \"…\"` in the secrets file ([secrets] file in {}). It is needed at the first start only; the session is then saved in matrix.store",
+            config.file.display()
+        ),
+        Err(e) => bail!(e),
+    }
+}
+
+async fn resolve_room(client: &Client, room: &str) -> anyhow::Result<OwnedRoomId> {
+    if room.starts_with('#') {
+        let alias = <&RoomAliasId>::try_from(room)?;
+        Ok(client.resolve_room_alias(alias).await?.room_id)
+    } else {
+        Ok(OwnedRoomId::try_from(room)?)
+    }
+}
+
+/// Joins a room the bot was invited to, retrying with growing pauses (the
+/// homeserver may not have finished creating it).
+async fn join_with_retry(room: Room) {
+    let mut pause = Duration::from_secs(1);
+    for attempt in 1..=8 {
+        match room.join().await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(attempt, error = %e, "joining a room failed; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(60));
+            }
+        }
+    }
+    tracing::error!("a room invitation could not be accepted");
+}
+
+/// The bot is addressed in a public room: by a mention, its user id, or its
+/// name at the start of the message. Returns the text without it.
+fn addressed(
+    me: &UserId,
+    display_name: &str,
+    event: &OriginalSyncRoomMessageEvent,
+    body: &str,
+) -> Option<String> {
+    let mentioned = event
+        .content
+        .mentions
+        .as_ref()
+        .is_some_and(|m| m.user_ids.contains(me));
+    let localpart = me.localpart();
+    let names = [me.as_str(), display_name, localpart];
+    let lower = body.to_lowercase();
+    let named = names
+        .iter()
+        .any(|n| !n.is_empty() && lower.contains(&n.to_lowercase()));
+    if !(mentioned || named) {
+        return None;
+    }
+    let mut text = body.to_string();
+    for name in names {
+        if let Some(at) = text.to_lowercase().find(&name.to_lowercase()) {
+            text.replace_range(at..at + name.len(), "");
+        }
+    }
+    Some(
+        text.trim_matches(|c: char| c.is_whitespace() || c == ':' || c == ',')
+            .to_string(),
+    )
+}
+
+async fn on_message(shared: &Arc<Shared>, event: OriginalSyncRoomMessageEvent, room: Room) {
+    if event.sender == shared.me || room.state() != RoomState::Joined {
+        return;
+    }
+    // Only what people type: notices are other bots, media carry no words.
+    let MessageType::Text(content) = &event.content.msgtype else {
+        return;
+    };
+    let body = content.body.trim();
+    if body.is_empty() {
+        return;
+    }
+    let from = Account::new(Platform::Matrix, event.sender.as_str());
+    let origin = |public: bool| Origin {
+        platform: Platform::Matrix,
+        room: room.room_id().to_string(),
+        public,
+    };
+    let room_id = room.room_id().to_owned();
+    let handoff = shared
+        .book
+        .lock()
+        .expect("the room book lock")
+        .conversation_of_room(&room_id);
+    let (text, place, public) = if shared.staff_rooms.contains_key(&room_id) {
+        // Promeneurs talk among themselves here: only commands are read.
+        if !body.starts_with('/') {
+            return;
+        }
+        (body.to_string(), Place::StaffRoom, false)
+    } else if let Some(conversation) = handoff {
+        (
+            body.to_string(),
+            Place::HandOffRoom(ConversationId(conversation)),
+            false,
+        )
+    } else if is_private(&room).await {
+        (body.to_string(), Place::Direct, false)
+    } else {
+        // A public room: only what is addressed to the bot, answered in
+        // private; the rest is not read at all.
+        match addressed(&shared.me, &shared.settings.display_name, &event, body) {
+            Some(text) if !text.is_empty() => (text, Place::Direct, true),
+            Some(_) => ("bonjour".to_string(), Place::Direct, true),
+            None => return,
+        }
+    };
+    tracing::debug!(event = %event.event_id, "message received");
+    shared
+        .engine
+        .submit(Inbound::Message { from, text, place }, Some(origin(public)));
+}
+
+/// A direct chat: marked so, or a room of the bot and one other person.
+async fn is_private(room: &Room) -> bool {
+    room.is_direct().await.unwrap_or(false) || room.joined_members_count() <= 2
+}
+
+// ----- out -----
+
+async fn deliver(shared: &Arc<Shared>, delivery: Delivery) {
+    for action in delivery.actions {
+        match action {
+            Outbound::Say { to, speaker, text } => {
+                say(
+                    shared,
+                    &delivery.sender,
+                    &delivery.origin,
+                    &to,
+                    speaker,
+                    &text,
+                )
+                .await
+            }
+            Outbound::Staff { departement, text } => {
+                let room = shared
+                    .staff_by_departement
+                    .get(departement.as_str())
+                    .cloned();
+                if let Some(room) = room {
+                    send_to(shared, &room, bot_notice(&text)).await;
+                }
+            }
+            Outbound::HandOff(handoff) => {
+                if handoff.taken {
+                    open_handoff_room(shared, &handoff).await;
+                }
+            }
+            Outbound::Closed { conversation, .. } => {
+                close_handoff_room(shared, conversation.0).await
+            }
+        }
+    }
+}
+
+fn bot_notice(text: &str) -> RoomMessageEventContent {
+    RoomMessageEventContent::notice_plain(format!("🤖 {text}"))
+}
+
+async fn say(
+    shared: &Arc<Shared>,
+    sender: &Option<Account>,
+    origin: &Option<Origin>,
+    to: &Account,
+    speaker: Speaker,
+    text: &str,
+) {
+    let Ok(user) = OwnedUserId::try_from(to.id.as_str()) else {
+        tracing::warn!("a message for an account that is not a Matrix user id was dropped");
+        return;
+    };
+    let handoff_room = shared
+        .book
+        .lock()
+        .expect("the room book lock")
+        .room_of_person(&user);
+    let (room, content) = match speaker {
+        Speaker::Person(conversation) => {
+            // Written in private while a hand-off room exists: shown there.
+            let room = shared
+                .book
+                .lock()
+                .expect("the room book lock")
+                .handoffs
+                .get(&conversation.0)
+                .map(|h| h.room.clone());
+            let content = RoomMessageEventContent::text_plain(format!(
+                "💬 Demande n°{conversation} — message de la personne : {text}"
+            ));
+            (room, content)
+        }
+        Speaker::Promeneur(card) => (
+            handoff_room,
+            RoomMessageEventContent::text_plain(format!("👤 {} : {text}", card.headline())),
+        ),
+        Speaker::Bot => {
+            // An answer goes where the question was asked, unless that was
+            // a public room.
+            let answer_here = origin
+                .as_ref()
+                .filter(|o| !o.public && sender.as_ref() == Some(to));
+            let room = match answer_here {
+                Some(o) => OwnedRoomId::try_from(o.room.as_str()).ok(),
+                None => handoff_room,
+            };
+            (room, bot_notice(text))
+        }
+    };
+    let room = match room {
+        Some(room) => room,
+        None => match direct_room(shared, &user).await {
+            Some(room) => room,
+            None => return,
+        },
+    };
+    send_to(shared, &room, content).await;
+}
+
+/// The direct chat with someone, made if there is none.
+async fn direct_room(shared: &Arc<Shared>, user: &UserId) -> Option<OwnedRoomId> {
+    if let Some(room) = shared.client.get_dm_room(user) {
+        return Some(room.room_id().to_owned());
+    }
+    for attempt in 1..=5u32 {
+        match shared.client.create_dm(user).await {
+            Ok(room) => return Some(room.room_id().to_owned()),
+            Err(e) => {
+                tracing::warn!(attempt, error = %e, "a direct chat could not be created; retrying");
+                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+            }
+        }
+    }
+    tracing::error!("a direct chat could not be created; a message was not delivered");
+    None
+}
+
+/// Sends, retrying while the homeserver is away: the emergency lines must
+/// arrive.
+async fn send_to(shared: &Arc<Shared>, room: &RoomId, content: RoomMessageEventContent) {
+    let mut pause = Duration::from_millis(500);
+    for attempt in 1..=8u32 {
+        let Some(joined) = shared.client.get_room(room) else {
+            tracing::warn!("a message for a room the bot does not know was dropped");
+            return;
+        };
+        let started = std::time::Instant::now();
+        match joined.send(content.clone()).await {
+            Ok(_) => {
+                tracing::debug!(
+                    micros = started.elapsed().as_micros() as u64,
+                    "message sent"
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(attempt, error = %e, "sending failed; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+    tracing::error!("a message could not be sent after retries");
+}
+
+async fn open_handoff_room(shared: &Arc<Shared>, handoff: &HandOff) {
+    let Ok(person) = OwnedUserId::try_from(handoff.person.id.as_str()) else {
+        return;
+    };
+    let promeneur = promeneur_user(shared, &handoff.card);
+    let existing = shared
+        .book
+        .lock()
+        .expect("the room book lock")
+        .handoffs
+        .get(&handoff.conversation.0)
+        .cloned();
+    let room_id = match existing {
+        Some(entry) => {
+            // A transfer: the new Promeneur comes in, the previous one goes.
+            let Some(room) = shared.client.get_room(&entry.room) else {
+                return;
+            };
+            if entry.promeneur != promeneur {
+                if let Some(old) = &entry.promeneur {
+                    if let Err(e) = room.kick_user(old, Some("Conversation transférée")).await {
+                        tracing::warn!(error = %e, "the previous Promeneur could not be removed from a hand-off room");
+                    }
+                }
+                if let Some(new) = &promeneur {
+                    if let Err(e) = room.invite_user_by_id(new).await {
+                        tracing::warn!(error = %e, "the Promeneur could not be invited to a hand-off room");
+                    }
+                }
+            }
+            entry.room
+        }
+        None => {
+            let mut invite = vec![person.clone()];
+            invite.extend(promeneur.clone());
+            let initial_state = vec![InitialStateEvent::with_empty_state_key(
+                RoomEncryptionEventContent::with_recommended_defaults(),
+            )
+            .to_raw_any()];
+            let mut request = CreateRoomRequest::new();
+            request.invite = invite;
+            request.preset = Some(RoomPreset::PrivateChat);
+            request.initial_state = initial_state;
+            request.name = Some(format!(
+                "Promeneur du Net · {} · demande n°{}",
+                handoff.card.first_name, handoff.conversation
+            ));
+            request.topic = Some(format!(
+                "Conversation privée entre toi et {}, une personne humaine. Le robot promeneur-bot reste dans ce salon pour les commandes (/fermer, /transferer, /note) ; il ne répond pas à ta place.",
+                handoff.card.headline()
+            ));
+            let mut created = None;
+            for attempt in 1..=5u32 {
+                match shared.client.create_room(request.clone()).await {
+                    Ok(room) => {
+                        created = Some(room.room_id().to_owned());
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(attempt, error = %e, "a hand-off room could not be created; retrying");
+                        tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+                    }
+                }
+            }
+            let Some(room) = created else {
+                tracing::error!("a hand-off room could not be created");
+                return;
+            };
+            room
+        }
+    };
+    {
+        let mut book = shared.book.lock().expect("the room book lock");
+        book.handoffs.insert(
+            handoff.conversation.0,
+            HandOffRoom {
+                room: room_id.clone(),
+                person,
+                promeneur: promeneur.clone(),
+            },
+        );
+        book.save(&shared.book_path);
+    }
+    // The identity card, with the Promeneur's photo.
+    if let Some(photo) = photo_uri(shared, &handoff.card, promeneur.as_deref()).await {
+        if let Some(room) = shared.client.get_room(&room_id) {
+            if let Err(e) = room.set_avatar_url(&photo, None).await {
+                tracing::warn!(error = %e, "the hand-off room's avatar could not be set");
+            }
+        }
+        let image =
+            ImageMessageEventContent::plain(format!("Photo de {}", handoff.card.first_name), photo);
+        send_to(
+            shared,
+            &room_id,
+            RoomMessageEventContent::new(MessageType::Image(image)),
+        )
+        .await;
+    }
+    send_to(
+        shared,
+        &room_id,
+        bot_notice(&format!(
+            "Voici ton Promeneur du Net, une personne humaine :\n{}\nÀ partir d'ici, c'est {} qui te répond. Le robot reste là pour les commandes.",
+            handoff.card.text(),
+            handoff.card.first_name
+        )),
+    )
+    .await;
+}
+
+fn promeneur_user(shared: &Arc<Shared>, card: &IdentityCard) -> Option<OwnedUserId> {
+    let _ = shared;
+    card.matrix
+        .as_deref()
+        .and_then(|id| OwnedUserId::try_from(id).ok())
+}
+
+/// The Promeneur's photo as Matrix media: the roster's own (a Matrix media,
+/// or a file uploaded once), else their Matrix avatar.
+async fn photo_uri(
+    shared: &Arc<Shared>,
+    card: &IdentityCard,
+    promeneur: Option<&UserId>,
+) -> Option<OwnedMxcUri> {
+    let photo = card.photo.as_str();
+    if photo.starts_with("mxc://") {
+        return Some(OwnedMxcUri::from(photo));
+    }
+    if !photo.starts_with("http://") && !photo.starts_with("https://") {
+        if let Some(uri) = shared.uploaded.lock().expect("the photo lock").get(photo) {
+            return Some(uri.clone());
+        }
+        let bytes = match std::fs::read(photo) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::warn!(error = %e, "a Promeneur's photo file cannot be read");
+                return None;
+            }
+        };
+        let mime: mime::Mime = if photo.to_ascii_lowercase().ends_with(".png") {
+            mime::IMAGE_PNG
+        } else if photo.to_ascii_lowercase().ends_with(".webp") {
+            "image/webp".parse().ok()?
+        } else {
+            mime::IMAGE_JPEG
+        };
+        match shared.client.media().upload(&mime, bytes, None).await {
+            Ok(response) => {
+                shared
+                    .uploaded
+                    .lock()
+                    .expect("the photo lock")
+                    .insert(photo.to_string(), response.content_uri.clone());
+                return Some(response.content_uri);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "a Promeneur's photo could not be uploaded");
+                return None;
+            }
+        }
+    }
+    let user = promeneur?;
+    let profile = shared
+        .client
+        .account()
+        .fetch_user_profile_of(user)
+        .await
+        .ok()?;
+    let avatar = profile.get("avatar_url")?.as_str()?;
+    Some(OwnedMxcUri::from(avatar))
+}
+
+async fn close_handoff_room(shared: &Arc<Shared>, conversation: i64) {
+    let entry = {
+        let mut book = shared.book.lock().expect("the room book lock");
+        let entry = book.handoffs.remove(&conversation);
+        if entry.is_some() {
+            book.save(&shared.book_path);
+        }
+        entry
+    };
+    let Some(entry) = entry else {
+        return;
+    };
+    if !shared.settings.leave_on_close {
+        return;
+    }
+    if let Some(room) = shared.client.get_room(&entry.room) {
+        send_to(
+            shared,
+            &entry.room,
+            bot_notice("Cette conversation est close. Le robot quitte le salon. Tu peux toujours m'écrire en message privé si tu as besoin."),
+        )
+        .await;
+        if let Err(e) = room.leave().await {
+            tracing::warn!(error = %e, "the bot could not leave a closed hand-off room");
+        }
+    }
+}
