@@ -144,3 +144,21 @@ fn ambiguous_names_give_candidates() {
     assert_eq!(department, None);
     assert_eq!(candidates, ["22", "29", "35", "56"]);
 }
+
+#[test]
+fn a_town_that_is_also_a_word_needs_a_cue_that_introduces_a_place() {
+    expect_departments(&[
+        ("salut je viens de Guéret", "23"),
+        ("je suis de Guéret", "23"),
+        ("j'habite à Paris", "75"),
+        ("je vais à Paris en train demain", "75"),
+    ]);
+    for text in [
+        "je dois aller à l'hôpital demain",
+        "jsuis accro aux paris sportifs",
+        "mon fils fait des paris en ligne",
+        "j'ai perdu tous mes paris",
+    ] {
+        assert_eq!(department(text), None, "{text}");
+    }
+}

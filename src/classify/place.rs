@@ -34,6 +34,17 @@ const STRONG_CUES: &[&str] = &[
     "a", "au", "aux", "habite", "habites", "habitons", "vis", "vit", "ville", "commune", "pres",
     "cote", "secteur", "coin",
 ];
+/// Verbs that make a following "de" a strong cue ("je viens de Guéret").
+const ORIGIN_VERBS: &[&str] = &[
+    "viens",
+    "vient",
+    "venons",
+    "venez",
+    "suis",
+    "sommes",
+    "originaire",
+    "originaires",
+];
 const WEAK_CUES: &[&str] = &["de", "d", "du", "sur", "vers", "depuis", "from", "region"];
 /// Words before a code that make it a département ("dans le 41", "du 93").
 const CODE_CUES: &[&str] = &[
@@ -173,6 +184,14 @@ const PLURAL_ARTICLES: &[&str] = &["les", "des", "aux"];
 /// "paris sportifs", "paris en ligne").
 #[rustfmt::skip]
 const WORD_FOLLOWERS: &[&str] = &["de", "d", "du", "des", "sportif", "sportifs", "en", "sur", "truques", "gagnants", "perdus", "foot"];
+
+/// Words before a common-word commune name that make it the word ("aux paris",
+/// "mes paris").
+#[rustfmt::skip]
+const POSSESSIVES_AND_PLURALS: &[&str] = &["les", "des", "aux", "mes", "tes", "ses", "nos", "vos", "leurs", "ces"];
+/// Words after a common-word commune name that make it the word ("paris sportifs").
+#[rustfmt::skip]
+const NOUN_FOLLOWERS: &[&str] = &["sportif", "sportifs", "truques", "gagnants", "perdus", "foot", "hippiques"];
 
 /// Where a message says it is, and how that was read.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -407,7 +426,17 @@ impl PlaceFinder {
                 }
             }
             if let Some(homonyms) = self.communes.get(&phrase) {
-                if let Some(sighting) = self.commune(&phrase, n, homonyms, prev) {
+                let before_prev = i.checked_sub(2).map(|p| words[p].as_str());
+                let next = words.get(i + n).map(String::as_str);
+                let after_next = words.get(i + n + 1).map(String::as_str);
+                // "aux paris sportifs", "des paris en ligne": the word, not the city.
+                let as_word = prev.is_some_and(|p| POSSESSIVES_AND_PLURALS.contains(&p))
+                    || next.is_some_and(|w| NOUN_FOLLOWERS.contains(&w))
+                    || (next == Some("en") && after_next == Some("ligne"));
+                if as_word && self.place_words.contains(&phrase) {
+                    continue;
+                }
+                if let Some(sighting) = self.commune(&phrase, n, homonyms, prev, before_prev) {
                     return Some((sighting, n));
                 }
             }
@@ -421,13 +450,22 @@ impl PlaceFinder {
         words: usize,
         homonyms: &[(DepartementCode, u32)],
         prev: Option<&str>,
+        before_prev: Option<&str>,
     ) -> Option<Sighting> {
         let biggest = homonyms.first()?.1;
         // A name that is an ordinary word ("Sens", "Vue") or only small words.
         let common = self.place_words.contains(phrase)
             || phrase.split(' ').all(|w| FRENCH_STOP_WORDS.contains(&w));
-        let strong_cue = prev.is_some_and(|p| STRONG_CUES.contains(&p));
+        // "de" after "je viens", "je suis", "originaire" introduces a place.
+        let origin = matches!(prev, Some("de" | "d"))
+            && before_prev.is_some_and(|p| ORIGIN_VERBS.contains(&p));
+        let strong_cue = origin || prev.is_some_and(|p| STRONG_CUES.contains(&p));
         let weak_cue = prev.is_some_and(|p| WEAK_CUES.contains(&p));
+        // "à l'hôpital", "à la plage": a word with its article is that word,
+        // unless the town is big enough to be the obvious reading.
+        let article = ["l ", "le ", "la ", "les "]
+            .iter()
+            .any(|a| phrase.starts_with(a));
         // "a" is also the verb ("il a eu"): a short name that is a word ("Eu",
         // "Y", "Bar") needs a cue that can only introduce a place.
         let short = phrase.len() < 4;
@@ -435,6 +473,8 @@ impl PlaceFinder {
             .is_some_and(|p| ["habite", "habites", "vis", "vit", "ville", "commune"].contains(&p));
         let accepted = if common && short {
             place_cue
+        } else if common && article {
+            place_cue || ((strong_cue || weak_cue) && biggest >= BIG_CITY)
         } else if common {
             (strong_cue && biggest >= TOWN) || (weak_cue && biggest >= BIG_CITY)
         } else {
