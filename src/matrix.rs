@@ -23,9 +23,11 @@ use anyhow::{bail, Context};
 use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::room::Room;
+use matrix_sdk::ruma::api::client::filter::FilterDefinition;
 use matrix_sdk::ruma::api::client::room::create_room::v3::{
     Request as CreateRoomRequest, RoomPreset,
 };
+use matrix_sdk::ruma::events::room::encrypted::OriginalSyncRoomEncryptedEvent;
 use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
 use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
 use matrix_sdk::ruma::events::room::message::{
@@ -51,6 +53,10 @@ struct HandOffRoom {
     room: OwnedRoomId,
     person: OwnedUserId,
     promeneur: Option<OwnedUserId>,
+    /// Closed, the bot still in it (`leave_on_close = false`): nothing
+    /// written there is read any more.
+    #[serde(default)]
+    closed: bool,
 }
 
 /// The hand-off rooms, kept in the store folder so a restart loses none.
@@ -81,11 +87,12 @@ impl RoomBook {
         }
     }
 
-    fn conversation_of_room(&self, room: &RoomId) -> Option<i64> {
+    /// The conversation of a hand-off room, and whether it is closed.
+    fn conversation_of_room(&self, room: &RoomId) -> Option<(i64, bool)> {
         self.handoffs
             .iter()
             .find(|(_, h)| h.room == room)
-            .map(|(id, _)| *id)
+            .map(|(id, h)| (*id, h.closed))
     }
 
     /// The room of a person's conversation with a Promeneur, if any.
@@ -93,7 +100,7 @@ impl RoomBook {
         self.handoffs
             .values()
             .rev()
-            .find(|h| h.person == person && h.promeneur.is_some())
+            .find(|h| h.person == person && h.promeneur.is_some() && !h.closed)
             .map(|h| h.room.clone())
     }
 }
@@ -109,6 +116,8 @@ struct Shared {
     staff_by_departement: HashMap<String, OwnedRoomId>,
     book: Mutex<RoomBook>,
     book_path: PathBuf,
+    /// Asks the whole process to stop (the engine is gone).
+    stop: Arc<watch::Sender<bool>>,
     /// Photos already uploaded, by their file path.
     uploaded: Mutex<HashMap<String, OwnedMxcUri>>,
 }
@@ -118,6 +127,10 @@ pub struct MatrixAdapter {
     shared: Arc<Shared>,
     first_start: bool,
 }
+
+/// Written in the store folder once the first sync (which skips the
+/// history) has gone through.
+const SYNCED_MARKER: &str = "synced";
 
 fn session_path(store: &Path) -> PathBuf {
     store.join("session.json")
@@ -151,6 +164,7 @@ impl MatrixAdapter {
         config: &Config,
         settings: &MatrixSettings,
         engine: EngineHandle,
+        stop: Arc<watch::Sender<bool>>,
     ) -> anyhow::Result<MatrixAdapter> {
         private_dir(&settings.store).with_context(|| {
             format!(
@@ -172,7 +186,10 @@ impl MatrixAdapter {
                 )
             })?;
         let session_file = session_path(&settings.store);
-        let first_start = if session_file.exists() {
+        // The history is skipped until one sync has gone through, whatever
+        // stopped the bot before that.
+        let first_start = !settings.store.join(SYNCED_MARKER).exists();
+        if session_file.exists() {
             let text = std::fs::read_to_string(&session_file)
                 .with_context(|| format!("`{}` cannot be read", session_file.display()))?;
             let session: MatrixSession = serde_json::from_str(&text).with_context(|| {
@@ -186,7 +203,6 @@ impl MatrixAdapter {
                 .await
                 .context("the saved Matrix session cannot be restored")?;
             tracing::info!("Matrix session restored");
-            false
         } else {
             let password = password(config)?;
             client
@@ -210,8 +226,7 @@ impl MatrixAdapter {
             write_private(&session_file, &serde_json::to_vec(&session)?)
                 .with_context(|| format!("`{}` cannot be written", session_file.display()))?;
             tracing::info!("Matrix login done; session saved");
-            true
-        };
+        }
         let me = client
             .user_id()
             .context("the Matrix client has no user id after login")?
@@ -250,6 +265,7 @@ impl MatrixAdapter {
             staff_by_departement,
             book: Mutex::new(RoomBook::load(&book_path)),
             book_path,
+            stop,
             uploaded: Mutex::new(HashMap::new()),
         });
         Ok(MatrixAdapter {
@@ -267,10 +283,23 @@ impl MatrixAdapter {
     ) -> anyhow::Result<()> {
         let shared = self.shared.clone();
         let client = shared.client.clone();
-        let settings = SyncSettings::default().timeout(Duration::from_secs(30));
+        // Up to 100 events a room in one sync: what arrived while the bot
+        // was down is all read (the server's default is 10).
+        let mut filter = FilterDefinition::default();
+        filter.room.timeline.limit = Some(100u32.into());
+        let settings = SyncSettings::default()
+            .timeout(Duration::from_secs(30))
+            .filter(filter.into());
         if self.first_start {
             // The first start answers nothing of the past.
-            sync_with_backoff(&client, settings.clone().timeout(Duration::ZERO), &mut stop).await;
+            if !sync_with_backoff(&client, settings.clone().timeout(Duration::ZERO), &mut stop)
+                .await
+            {
+                return Ok(());
+            }
+            if let Err(e) = std::fs::write(shared.settings.store.join(SYNCED_MARKER), b"") {
+                tracing::warn!(error = %e, "the first-sync marker could not be written");
+            }
         }
         if let Err(e) = client
             .account()
@@ -298,6 +327,11 @@ impl MatrixAdapter {
         client.add_event_handler(move |event: OriginalSyncRoomMessageEvent, room: Room| {
             let shared = handler_shared.clone();
             async move { on_message(&shared, event, room).await }
+        });
+        let undecryptable_shared = shared.clone();
+        client.add_event_handler(move |event: OriginalSyncRoomEncryptedEvent, room: Room| {
+            let shared = undecryptable_shared.clone();
+            async move { on_undecryptable(&shared, event, room).await }
         });
         let me = shared.me.clone();
         client.add_event_handler(move |event: StrippedRoomMemberEvent, room: Room| {
@@ -432,7 +466,7 @@ async fn join_with_retry(room: Room) {
 }
 
 /// The bot is addressed in a public room: by a mention, its user id, or its
-/// name at the start of the message. Returns the text without it.
+/// name in the message. Returns the text without it.
 fn addressed(
     me: &UserId,
     display_name: &str,
@@ -446,16 +480,20 @@ fn addressed(
         .is_some_and(|m| m.user_ids.contains(me));
     let localpart = me.localpart();
     let names = [me.as_str(), display_name, localpart];
-    let lower = body.to_lowercase();
+    // ASCII lower case keeps byte offsets, so a found name can be cut out.
+    let lower = body.to_ascii_lowercase();
     let named = names
         .iter()
-        .any(|n| !n.is_empty() && lower.contains(&n.to_lowercase()));
+        .any(|n| !n.is_empty() && lower.contains(&n.to_ascii_lowercase()));
     if !(mentioned || named) {
         return None;
     }
     let mut text = body.to_string();
     for name in names {
-        if let Some(at) = text.to_lowercase().find(&name.to_lowercase()) {
+        if name.is_empty() {
+            continue;
+        }
+        if let Some(at) = text.to_ascii_lowercase().find(&name.to_ascii_lowercase()) {
             text.replace_range(at..at + name.len(), "");
         }
     }
@@ -473,6 +511,13 @@ async fn on_message(shared: &Arc<Shared>, event: OriginalSyncRoomMessageEvent, r
     let MessageType::Text(content) = &event.content.msgtype else {
         return;
     };
+    // An edit is not a new message: answering it would answer twice.
+    if matches!(
+        event.content.relates_to,
+        Some(matrix_sdk::ruma::events::room::message::Relation::Replacement(_))
+    ) {
+        return;
+    }
     let body = content.body.trim();
     if body.is_empty() {
         return;
@@ -494,8 +539,13 @@ async fn on_message(shared: &Arc<Shared>, event: OriginalSyncRoomMessageEvent, r
         if !body.starts_with('/') {
             return;
         }
-        (body.to_string(), Place::StaffRoom, false)
-    } else if let Some(conversation) = handoff {
+        // Answered in private: a brief may hold what the person wrote,
+        // which is for the Promeneur who takes it, not for the whole team.
+        (body.to_string(), Place::StaffRoom, true)
+    } else if let Some((conversation, closed)) = handoff {
+        if closed {
+            return;
+        }
         (
             body.to_string(),
             Place::HandOffRoom(ConversationId(conversation)),
@@ -513,14 +563,55 @@ async fn on_message(shared: &Arc<Shared>, event: OriginalSyncRoomMessageEvent, r
         }
     };
     tracing::debug!(event = %event.event_id, "message received");
-    shared
+    if !shared
         .engine
-        .submit(Inbound::Message { from, text, place }, Some(origin(public)));
+        .submit(Inbound::Message { from, text, place }, Some(origin(public)))
+    {
+        tracing::error!("the engine has stopped: a message cannot be handled; stopping");
+        let _ = shared.stop.send(true);
+    }
 }
 
-/// A direct chat: marked so, or a room of the bot and one other person.
+/// A direct chat: a room that is not public where only the bot and one other
+/// person are (joined or invited). A public room is never private, however
+/// few are in it.
 async fn is_private(room: &Room) -> bool {
-    room.is_direct().await.unwrap_or(false) || room.joined_members_count() <= 2
+    if room.is_public().unwrap_or(false) {
+        return false;
+    }
+    match room.members(matrix_sdk::RoomMemberships::ACTIVE).await {
+        Ok(members) => members.len() <= 2,
+        Err(e) => {
+            tracing::warn!(error = %e, "the members of a room could not be read; taken as a group room");
+            false
+        }
+    }
+}
+
+/// A message the bot could not decrypt (its key never came): the person is
+/// asked to send it again rather than left without an answer. Only in
+/// private rooms: a public room's unreadable chatter is not the bot's.
+async fn on_undecryptable(shared: &Arc<Shared>, event: OriginalSyncRoomEncryptedEvent, room: Room) {
+    if event.sender == shared.me || room.state() != RoomState::Joined {
+        return;
+    }
+    let handoff = shared
+        .book
+        .lock()
+        .expect("the room book lock")
+        .conversation_of_room(room.room_id());
+    if shared.staff_rooms.contains_key(room.room_id())
+        || !(handoff.is_some() || is_private(&room).await)
+    {
+        return;
+    }
+    tracing::warn!(event = %event.event_id, "a message could not be decrypted");
+    send_to(
+        shared,
+        room.room_id(),
+        bot_notice("Je n'ai pas pu lire ton dernier message (un problème de chiffrement). Peux-tu le renvoyer ? Si c'est urgent : 3114 (idées suicidaires), 119 (enfance en danger), 112 (urgences)."),
+    )
+    .await;
 }
 
 // ----- out -----
@@ -545,12 +636,16 @@ async fn deliver(shared: &Arc<Shared>, delivery: Delivery) {
                     .get(departement.as_str())
                     .cloned();
                 if let Some(room) = room {
-                    send_to(shared, &room, bot_notice(&text)).await;
+                    if !send_to(shared, &room, bot_notice(&text)).await {
+                        tracing::warn!(departement = %departement, "a staff notice could not be posted; is the bot in the staff room?");
+                    }
                 }
             }
             Outbound::HandOff(handoff) => {
                 if handoff.taken {
                     open_handoff_room(shared, &handoff).await;
+                } else {
+                    offered_elsewhere(shared, &handoff).await;
                 }
             }
             Outbound::Closed { conversation, .. } => {
@@ -613,20 +708,32 @@ async fn say(
             (room, bot_notice(text))
         }
     };
-    let room = match room {
-        Some(room) => room,
-        None => match direct_room(shared, &user).await {
-            Some(room) => room,
-            None => return,
-        },
-    };
-    send_to(shared, &room, content).await;
+    if let Some(room) = room {
+        if send_to(shared, &room, content.clone()).await {
+            return;
+        }
+        // That room is gone (left, closed): the direct chat then.
+    }
+    if let Some(room) = direct_room(shared, &user).await {
+        send_to(shared, &room, content).await;
+    }
 }
 
 /// The direct chat with someone, made if there is none.
 async fn direct_room(shared: &Arc<Shared>, user: &UserId) -> Option<OwnedRoomId> {
-    if let Some(room) = shared.client.get_dm_room(user) {
-        return Some(room.room_id().to_owned());
+    for room in shared.client.get_dm_rooms(user) {
+        // A direct chat the person left is no way to reach them.
+        let present = matches!(
+            room.get_member_no_sync(user).await,
+            Ok(Some(member)) if matches!(
+                member.membership(),
+                matrix_sdk::ruma::events::room::member::MembershipState::Join
+                    | matrix_sdk::ruma::events::room::member::MembershipState::Invite
+            )
+        );
+        if present {
+            return Some(room.room_id().to_owned());
+        }
     }
     for attempt in 1..=5u32 {
         match shared.client.create_dm(user).await {
@@ -642,13 +749,18 @@ async fn direct_room(shared: &Arc<Shared>, user: &UserId) -> Option<OwnedRoomId>
 }
 
 /// Sends, retrying while the homeserver is away: the emergency lines must
-/// arrive.
-async fn send_to(shared: &Arc<Shared>, room: &RoomId, content: RoomMessageEventContent) {
+/// arrive. `false` when it cannot be sent (a room the bot is not in, a
+/// refusal by the server), so the caller can try the direct chat.
+async fn send_to(shared: &Arc<Shared>, room: &RoomId, content: RoomMessageEventContent) -> bool {
     let mut pause = Duration::from_millis(500);
     for attempt in 1..=8u32 {
-        let Some(joined) = shared.client.get_room(room) else {
-            tracing::warn!("a message for a room the bot does not know was dropped");
-            return;
+        let Some(joined) = shared
+            .client
+            .get_room(room)
+            .filter(|r| r.state() == RoomState::Joined)
+        else {
+            tracing::debug!("a message for a room the bot is not in was not sent there");
+            return false;
         };
         let started = std::time::Instant::now();
         match joined.send(content.clone()).await {
@@ -657,9 +769,19 @@ async fn send_to(shared: &Arc<Shared>, room: &RoomId, content: RoomMessageEventC
                     micros = started.elapsed().as_micros() as u64,
                     "message sent"
                 );
-                return;
+                return true;
             }
             Err(e) => {
+                let kind = e.client_api_error_kind();
+                let throttled = matches!(
+                    kind,
+                    Some(matrix_sdk::ruma::api::error::ErrorKind::LimitExceeded { .. })
+                );
+                if kind.is_some() && !throttled {
+                    // The server answered no: asking again will not help.
+                    tracing::warn!(error = %e, "the homeserver refused a message");
+                    return false;
+                }
                 tracing::warn!(attempt, error = %e, "sending failed; retrying");
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(30));
@@ -667,6 +789,7 @@ async fn send_to(shared: &Arc<Shared>, room: &RoomId, content: RoomMessageEventC
         }
     }
     tracing::error!("a message could not be sent after retries");
+    false
 }
 
 async fn open_handoff_room(shared: &Arc<Shared>, handoff: &HandOff) {
@@ -688,7 +811,11 @@ async fn open_handoff_room(shared: &Arc<Shared>, handoff: &HandOff) {
                 return;
             };
             if entry.promeneur != promeneur {
-                if let Some(old) = &entry.promeneur {
+                if let Some(old) = entry
+                    .promeneur
+                    .as_ref()
+                    .filter(|o| Some(*o) != promeneur.as_ref())
+                {
                     if let Err(e) = room.kick_user(old, Some("Conversation transférée")).await {
                         tracing::warn!(error = %e, "the previous Promeneur could not be removed from a hand-off room");
                     }
@@ -717,7 +844,7 @@ async fn open_handoff_room(shared: &Arc<Shared>, handoff: &HandOff) {
                 handoff.card.first_name, handoff.conversation
             ));
             request.topic = Some(format!(
-                "Conversation privée entre toi et {}, une personne humaine. Le robot promeneur-bot reste dans ce salon pour les commandes (/fermer, /transferer, /note) ; il ne répond pas à ta place.",
+                "Conversation privée entre toi et {}, une personne humaine. Le robot promeneur-bot reste dans ce salon pour les commandes du Promeneur (/fermer, /transferer) ; il ne répond pas à sa place.",
                 handoff.card.headline()
             ));
             let mut created = None;
@@ -748,6 +875,7 @@ async fn open_handoff_room(shared: &Arc<Shared>, handoff: &HandOff) {
                 room: room_id.clone(),
                 person,
                 promeneur: promeneur.clone(),
+                closed: false,
             },
         );
         book.save(&shared.book_path);
@@ -778,6 +906,31 @@ async fn open_handoff_room(shared: &Arc<Shared>, handoff: &HandOff) {
         )),
     )
     .await;
+}
+
+/// Offered again (a transfer, a time-out): a Promeneur who had the room and
+/// is not the one offered now leaves it, so they read no more of it.
+async fn offered_elsewhere(shared: &Arc<Shared>, handoff: &HandOff) {
+    let offered = promeneur_user(shared, &handoff.card);
+    let previous = {
+        let mut book = shared.book.lock().expect("the room book lock");
+        let Some(entry) = book.handoffs.get_mut(&handoff.conversation.0) else {
+            return;
+        };
+        if entry.promeneur.is_none() || entry.promeneur == offered {
+            return;
+        }
+        let previous = entry.promeneur.take().map(|p| (entry.room.clone(), p));
+        book.save(&shared.book_path);
+        previous
+    };
+    if let Some((room, old)) = previous {
+        if let Some(room) = shared.client.get_room(&room) {
+            if let Err(e) = room.kick_user(&old, Some("Conversation transférée")).await {
+                tracing::warn!(error = %e, "the previous Promeneur could not be removed from a hand-off room");
+            }
+        }
+    }
 }
 
 fn promeneur_user(shared: &Arc<Shared>, card: &IdentityCard) -> Option<OwnedUserId> {
@@ -843,9 +996,18 @@ async fn photo_uri(
 }
 
 async fn close_handoff_room(shared: &Arc<Shared>, conversation: i64) {
+    let leave = shared.settings.leave_on_close;
     let entry = {
         let mut book = shared.book.lock().expect("the room book lock");
-        let entry = book.handoffs.remove(&conversation);
+        let entry = if leave {
+            book.handoffs.remove(&conversation)
+        } else {
+            // The bot stays, but reads nothing more there.
+            book.handoffs.get_mut(&conversation).map(|h| {
+                h.closed = true;
+                h.clone()
+            })
+        };
         if entry.is_some() {
             book.save(&shared.book_path);
         }
@@ -854,16 +1016,16 @@ async fn close_handoff_room(shared: &Arc<Shared>, conversation: i64) {
     let Some(entry) = entry else {
         return;
     };
-    if !shared.settings.leave_on_close {
+    if !leave {
         return;
     }
+    send_to(
+        shared,
+        &entry.room,
+        bot_notice("Cette conversation est close. Le robot quitte le salon. Tu peux toujours m'écrire en message privé si tu as besoin."),
+    )
+    .await;
     if let Some(room) = shared.client.get_room(&entry.room) {
-        send_to(
-            shared,
-            &entry.room,
-            bot_notice("Cette conversation est close. Le robot quitte le salon. Tu peux toujours m'écrire en message privé si tu as besoin."),
-        )
-        .await;
         if let Err(e) = room.leave().await {
             tracing::warn!(error = %e, "the bot could not leave a closed hand-off room");
         }

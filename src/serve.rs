@@ -206,9 +206,25 @@ pub fn run(
         let outlets = HashMap::from([(Platform::Matrix, matrix_tx)]);
         let (handle, engine_thread) = spawn_engine(engine, outlets);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stop_tx = std::sync::Arc::new(stop_tx);
 
-        let adapter =
-            crate::matrix::MatrixAdapter::connect(&config, &matrix, handle.clone()).await?;
+        let adapter = crate::matrix::MatrixAdapter::connect(
+            &config,
+            &matrix,
+            handle.clone(),
+            stop_tx.clone(),
+        )
+        .await?;
+        // The engine's thread never ends while adapters hold its handle:
+        // if it does, it failed, and serving without it would swallow
+        // messages.
+        // (Polled: a blocking join would hold the runtime's shutdown.)
+        let engine_watch = async {
+            while !engine_thread.is_finished() {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        };
+        tokio::pin!(engine_watch);
         let ticker = {
             let handle = handle.clone();
             let mut stop = stop_rx.clone();
@@ -224,20 +240,24 @@ pub fn run(
             })
         };
         let mut matrix_task = tokio::spawn(adapter.run(matrix_rx, stop_rx.clone()));
+        let mut internal_stop = stop_rx.clone();
         let result = tokio::select! {
             _ = shutdown_signal() => {
                 tracing::info!("stopping");
                 let _ = stop_tx.send(true);
                 matrix_task.await
             }
+            _ = internal_stop.wait_for(|stop| *stop) => matrix_task.await,
+            _ = &mut engine_watch => {
+                let _ = stop_tx.send(true);
+                let _ = matrix_task.await;
+                anyhow::bail!("the conversation engine stopped unexpectedly; the bot stops so it can be restarted");
+            }
             result = &mut matrix_task => result,
         };
         let _ = stop_tx.send(true);
         let _ = ticker.await;
         drop(handle);
-        // The engine's thread ends with the last handle; the adapter's
-        // handlers may hold one until the runtime ends, so do not wait on it.
-        drop(engine_thread);
         match result {
             Ok(result) => result,
             Err(e) => Err(anyhow::anyhow!("the Matrix adapter failed: {e}")),

@@ -322,12 +322,18 @@ async fn a_young_person_is_handed_to_camille_in_an_encrypted_room() {
         .camille
         .send(&world.staff_room, &format!("/prendre {number}"))
         .await;
-    world
+    // The brief (which may hold the person's words) comes in private,
+    // not in front of the whole team.
+    let brief = world
         .camille
-        .expect("the brief in the staff room", |s| {
-            s.room == world.staff_room && s.body.contains("Tu as pris la conversation")
+        .expect("the brief", |s| {
+            s.sender == world.bot_id && s.body.contains("Tu as pris la conversation")
         })
         .await;
+    assert_ne!(
+        brief.room, world.staff_room,
+        "the brief went to the whole team"
+    );
 
     // A new encrypted room for the two of them, with the identity card and
     // the photo.
@@ -629,4 +635,74 @@ async fn latency_of_the_bot_against_plain_delivery() {
     }
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
     let _ = std::fs::write(target.join("matrix-latency.txt"), &report);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mention_in_a_public_room_is_answered_in_private_and_the_rest_is_not_read() {
+    use matrix_sdk::ruma::api::client::room::create_room::v3::RoomPreset;
+    use matrix_sdk::ruma::api::client::room::Visibility;
+    use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
+    use matrix_sdk::ruma::events::Mentions;
+
+    let world = World::new().await;
+    let jeune = Player::login(&world.synapse, "jeune").await;
+    let mut request = CreateRoomRequest::new();
+    request.name = Some("Le serveur du quartier".into());
+    request.preset = Some(RoomPreset::PublicChat);
+    request.visibility = Visibility::Public;
+    request.invite = vec![world.bot_id.clone()];
+    let public = jeune.client.create_room(request).await.unwrap();
+    let public_id = public.room_id().to_owned();
+    // Wait until the bot has accepted the invitation.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let members = public
+            .members(matrix_sdk::RoomMemberships::JOIN)
+            .await
+            .unwrap();
+        if members.iter().any(|m| m.user_id() == world.bot_id) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the bot never joined the public room"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Not addressed to the bot: not read, no answer anywhere.
+    jeune
+        .send(&public_id, "qqn a fait l'exo 3 de maths ? jsuis perdu")
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        jeune.seen().iter().all(|s| s.sender != world.bot_id),
+        "the bot answered a message not addressed to it: {:#?}",
+        jeune.seen()
+    );
+
+    // Addressed: the answer comes in a direct chat, never in the room.
+    let content = RoomMessageEventContent::text_plain(format!(
+        "{} jcherche un apprentissage en cuisine, jsuis a Blois",
+        world.bot_id
+    ))
+    .add_mentions(Mentions::with_user_ids([world.bot_id.clone()]));
+    public.send(content).await.unwrap();
+    let answer = jeune
+        .expect("the answer in private", |s| {
+            s.sender == world.bot_id && s.body.contains("pas un humain")
+        })
+        .await;
+    assert_ne!(
+        answer.room, public_id,
+        "the bot answered in the public room"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        jeune
+            .seen()
+            .iter()
+            .all(|s| !(s.sender == world.bot_id && s.room == public_id)),
+        "the bot wrote in the public room"
+    );
 }
