@@ -465,15 +465,9 @@ fn validate(
         }
         let mut departements = Vec::new();
         for (j, code) in entry.departements.iter().enumerate() {
-            match DepartementCode::parse(code) {
-                Some(code) => departements.push(code),
-                None => problems.push(
-                    format!("promeneur[{i}].departements[{j}]"),
-                    format!(
-                        "`{code}` is not a département code ({})",
-                        DepartementCode::VALID
-                    ),
-                ),
+            let key = format!("promeneur[{i}].departements[{j}]");
+            if let Some(code) = DepartementCode::parse_reported(code, key, problems) {
+                departements.push(code);
             }
         }
         if entry.departements.is_empty() {
@@ -586,15 +580,7 @@ fn validate(
         .collect();
     for (i, entry) in entries.iter().enumerate() {
         let key = |field: &str| format!("departement[{i}].{field}");
-        let Some(code) = DepartementCode::parse(&entry.code) else {
-            problems.push(
-                key("code"),
-                format!(
-                    "`{}` is not a département code ({})",
-                    entry.code,
-                    DepartementCode::VALID
-                ),
-            );
+        let Some(code) = DepartementCode::parse_reported(&entry.code, key("code"), problems) else {
             continue;
         };
         if departements.contains_key(&code) {
@@ -607,11 +593,12 @@ fn validate(
         }
         let mut fallback = Vec::new();
         for (j, other) in entry.fallback.iter().enumerate() {
-            match DepartementCode::parse(other) {
-                Some(other) if other == code => problems.push(format!("departement[{i}].fallback[{j}]"), "a département cannot be its own fallback"),
+            let key = format!("departement[{i}].fallback[{j}]");
+            match DepartementCode::parse_reported(other, key.clone(), problems) {
+                Some(other) if other == code => problems.push(key, "a département cannot be its own fallback"),
                 Some(other) if codes.contains(&Some(other.clone())) => fallback.push(other),
-                Some(other) => problems.push(format!("departement[{i}].fallback[{j}]"), format!("`{other}` is not a département of this file; fallbacks must be served here")),
-                None => problems.push(format!("departement[{i}].fallback[{j}]"), format!("`{other}` is not a département code")),
+                Some(other) => problems.push(key, format!("`{other}` is not a département of this file; fallbacks must be served here")),
+                None => {}
             }
         }
         if let Some(room) = &entry.staff.matrix {

@@ -528,38 +528,31 @@ async fn on_message(shared: &Arc<Shared>, event: OriginalSyncRoomMessageEvent, r
         room: room.room_id().to_string(),
         public,
     };
-    let room_id = room.room_id().to_owned();
-    let handoff = shared
-        .book
-        .lock()
-        .expect("the room book lock")
-        .conversation_of_room(&room_id);
-    let (text, place, public) = if shared.staff_rooms.contains_key(&room_id) {
-        // Promeneurs talk among themselves here: only commands are read.
-        if !body.starts_with('/') {
-            return;
+    let (text, place, public) = match room_kind(shared, &room).await {
+        RoomKind::Staff => {
+            // Promeneurs talk among themselves here: only commands are read.
+            if !body.starts_with('/') {
+                return;
+            }
+            // Answered in private: a brief may hold what the person wrote,
+            // which is for the Promeneur who takes it, not for the whole team.
+            (body.to_string(), Place::StaffRoom, true)
         }
-        // Answered in private: a brief may hold what the person wrote,
-        // which is for the Promeneur who takes it, not for the whole team.
-        (body.to_string(), Place::StaffRoom, true)
-    } else if let Some((conversation, closed)) = handoff {
-        if closed {
-            return;
-        }
-        (
+        RoomKind::HandOff(conversation) => (
             body.to_string(),
             Place::HandOffRoom(ConversationId(conversation)),
             false,
-        )
-    } else if is_private(&room).await {
-        (body.to_string(), Place::Direct, false)
-    } else {
+        ),
+        RoomKind::ClosedHandOff => return,
+        RoomKind::Private => (body.to_string(), Place::Direct, false),
         // A public room: only what is addressed to the bot, answered in
         // private; the rest is not read at all.
-        match addressed(&shared.me, &shared.settings.display_name, &event, body) {
-            Some(text) if !text.is_empty() => (text, Place::Direct, true),
-            Some(_) => ("bonjour".to_string(), Place::Direct, true),
-            None => return,
+        RoomKind::Public => {
+            match addressed(&shared.me, &shared.settings.display_name, &event, body) {
+                Some(text) if !text.is_empty() => (text, Place::Direct, true),
+                Some(_) => ("bonjour".to_string(), Place::Direct, true),
+                None => return,
+            }
         }
     };
     tracing::debug!(event = %event.event_id, "message received");
@@ -572,18 +565,44 @@ async fn on_message(shared: &Arc<Shared>, event: OriginalSyncRoomMessageEvent, r
     }
 }
 
-/// A direct chat: a room that is not public where only the bot and one other
-/// person are (joined or invited). A public room is never private, however
-/// few are in it.
-async fn is_private(room: &Room) -> bool {
+/// What a room is to the bot, which decides what it reads there.
+enum RoomKind {
+    /// A département's staff room.
+    Staff,
+    /// The room of an open hand-off.
+    HandOff(i64),
+    /// A hand-off room the bot stayed in after the close: not read.
+    ClosedHandOff,
+    /// A direct chat: a room that is not public where only the bot and one
+    /// other person are (joined or invited).
+    Private,
+    /// Anything else; a public room is never private, however few are in it.
+    Public,
+}
+
+async fn room_kind(shared: &Shared, room: &Room) -> RoomKind {
+    if shared.staff_rooms.contains_key(room.room_id()) {
+        return RoomKind::Staff;
+    }
+    let handoff = shared
+        .book
+        .lock()
+        .expect("the room book lock")
+        .conversation_of_room(room.room_id());
+    match handoff {
+        Some((_, true)) => return RoomKind::ClosedHandOff,
+        Some((conversation, false)) => return RoomKind::HandOff(conversation),
+        None => {}
+    }
     if room.is_public().unwrap_or(false) {
-        return false;
+        return RoomKind::Public;
     }
     match room.members(matrix_sdk::RoomMemberships::ACTIVE).await {
-        Ok(members) => members.len() <= 2,
+        Ok(members) if members.len() <= 2 => RoomKind::Private,
+        Ok(_) => RoomKind::Public,
         Err(e) => {
             tracing::warn!(error = %e, "the members of a room could not be read; taken as a group room");
-            false
+            RoomKind::Public
         }
     }
 }
@@ -595,14 +614,10 @@ async fn on_undecryptable(shared: &Arc<Shared>, event: OriginalSyncRoomEncrypted
     if event.sender == shared.me || room.state() != RoomState::Joined {
         return;
     }
-    let handoff = shared
-        .book
-        .lock()
-        .expect("the room book lock")
-        .conversation_of_room(room.room_id());
-    if shared.staff_rooms.contains_key(room.room_id())
-        || !(handoff.is_some() || is_private(&room).await)
-    {
+    if !matches!(
+        room_kind(shared, &room).await,
+        RoomKind::HandOff(_) | RoomKind::Private
+    ) {
         return;
     }
     tracing::warn!(event = %event.event_id, "a message could not be decrypted");
@@ -671,41 +686,32 @@ async fn say(
         tracing::warn!("a message for an account that is not a Matrix user id was dropped");
         return;
     };
-    let handoff_room = shared
-        .book
-        .lock()
-        .expect("the room book lock")
-        .room_of_person(&user);
-    let (room, content) = match speaker {
-        Speaker::Person(conversation) => {
+    let (room, content) = {
+        let book = shared.book.lock().expect("the room book lock");
+        match speaker {
             // Written in private while a hand-off room exists: shown there.
-            let room = shared
-                .book
-                .lock()
-                .expect("the room book lock")
-                .handoffs
-                .get(&conversation.0)
-                .map(|h| h.room.clone());
-            let content = RoomMessageEventContent::text_plain(format!(
-                "💬 Demande n°{conversation} — message de la personne : {text}"
-            ));
-            (room, content)
-        }
-        Speaker::Promeneur(card) => (
-            handoff_room,
-            RoomMessageEventContent::text_plain(format!("👤 {} : {text}", card.headline())),
-        ),
-        Speaker::Bot => {
+            Speaker::Person(conversation) => (
+                book.handoffs.get(&conversation.0).map(|h| h.room.clone()),
+                RoomMessageEventContent::text_plain(format!(
+                    "💬 Demande n°{conversation} — message de la personne : {text}"
+                )),
+            ),
+            Speaker::Promeneur(card) => (
+                book.room_of_person(&user),
+                RoomMessageEventContent::text_plain(format!("👤 {} : {text}", card.headline())),
+            ),
             // An answer goes where the question was asked, unless that was
             // a public room.
-            let answer_here = origin
-                .as_ref()
-                .filter(|o| !o.public && sender.as_ref() == Some(to));
-            let room = match answer_here {
-                Some(o) => OwnedRoomId::try_from(o.room.as_str()).ok(),
-                None => handoff_room,
-            };
-            (room, bot_notice(text))
+            Speaker::Bot => {
+                let answer_here = origin
+                    .as_ref()
+                    .filter(|o| !o.public && sender.as_ref() == Some(to));
+                let room = match answer_here {
+                    Some(o) => OwnedRoomId::try_from(o.room.as_str()).ok(),
+                    None => book.room_of_person(&user),
+                };
+                (room, bot_notice(text))
+            }
         }
     };
     if let Some(room) = room {
@@ -796,7 +802,7 @@ async fn open_handoff_room(shared: &Arc<Shared>, handoff: &HandOff) {
     let Ok(person) = OwnedUserId::try_from(handoff.person.id.as_str()) else {
         return;
     };
-    let promeneur = promeneur_user(shared, &handoff.card);
+    let promeneur = promeneur_user(&handoff.card);
     let existing = shared
         .book
         .lock()
@@ -811,11 +817,7 @@ async fn open_handoff_room(shared: &Arc<Shared>, handoff: &HandOff) {
                 return;
             };
             if entry.promeneur != promeneur {
-                if let Some(old) = entry
-                    .promeneur
-                    .as_ref()
-                    .filter(|o| Some(*o) != promeneur.as_ref())
-                {
+                if let Some(old) = &entry.promeneur {
                     if let Err(e) = room.kick_user(old, Some("Conversation transférée")).await {
                         tracing::warn!(error = %e, "the previous Promeneur could not be removed from a hand-off room");
                     }
@@ -911,7 +913,7 @@ async fn open_handoff_room(shared: &Arc<Shared>, handoff: &HandOff) {
 /// Offered again (a transfer, a time-out): a Promeneur who had the room and
 /// is not the one offered now leaves it, so they read no more of it.
 async fn offered_elsewhere(shared: &Arc<Shared>, handoff: &HandOff) {
-    let offered = promeneur_user(shared, &handoff.card);
+    let offered = promeneur_user(&handoff.card);
     let previous = {
         let mut book = shared.book.lock().expect("the room book lock");
         let Some(entry) = book.handoffs.get_mut(&handoff.conversation.0) else {
@@ -933,8 +935,7 @@ async fn offered_elsewhere(shared: &Arc<Shared>, handoff: &HandOff) {
     }
 }
 
-fn promeneur_user(shared: &Arc<Shared>, card: &IdentityCard) -> Option<OwnedUserId> {
-    let _ = shared;
+fn promeneur_user(card: &IdentityCard) -> Option<OwnedUserId> {
     card.matrix
         .as_deref()
         .and_then(|id| OwnedUserId::try_from(id).ok())

@@ -9,6 +9,16 @@ fn bot() -> Command {
     Command::new(env!("CARGO_BIN_EXE_promeneur-bot"))
 }
 
+/// `promeneur-bot check --config path`.
+fn check(path: &std::path::Path) -> std::process::Output {
+    bot()
+        .arg("check")
+        .arg("--config")
+        .arg(path)
+        .output()
+        .unwrap()
+}
+
 /// A configuration file in a fresh folder, pointing at the real knowledge base.
 fn config_file(body: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -66,12 +76,7 @@ fn check_accepts_the_example_configuration() {
 #[test]
 fn check_reports_every_problem_with_file_and_key() {
     let (_dir, path) = config_file(BROKEN);
-    let output = bot()
-        .arg("check")
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .unwrap();
+    let output = check(&path);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     let file = path.display().to_string();
@@ -123,12 +128,7 @@ retention_days = 30
 purge_every_minutes = 60
 "#,
     );
-    let output = bot()
-        .arg("check")
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .unwrap();
+    let output = check(&path);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("unknown field `retention`"), "{stderr}");
@@ -187,12 +187,7 @@ purge_every_minutes = 60
 /// `check` on a configuration made of MINIMAL and `extra`: its error output.
 fn check_refuses(extra: &str) -> String {
     let (_dir, path) = config_file(&format!("{MINIMAL}\n{extra}"));
-    let output = bot()
-        .arg("check")
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .unwrap();
+    let output = check(&path);
     assert!(!output.status.success());
     String::from_utf8_lossy(&output.stderr).into_owned()
 }

@@ -35,6 +35,22 @@ impl DepartementCode {
         valid.then_some(DepartementCode(code))
     }
 
+    /// Parses a code read from a file; a bad one is reported under `key`.
+    pub fn parse_reported(
+        text: &str,
+        key: impl Into<String>,
+        problems: &mut crate::knowledge::Problems,
+    ) -> Option<DepartementCode> {
+        let code = DepartementCode::parse(text);
+        if code.is_none() {
+            problems.push(
+                key,
+                format!("`{text}` is not a département code ({})", Self::VALID),
+            );
+        }
+        code
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -147,15 +163,7 @@ pub(super) fn validate_departements(
     let mut departements = Vec::new();
     for (i, entry) in file.departement.into_iter().enumerate() {
         let key = |field: &str| format!("departement[{i}].{field}");
-        let Some(code) = DepartementCode::parse(&entry.code) else {
-            problems.push(
-                key("code"),
-                format!(
-                    "`{}` is not a département code ({})",
-                    entry.code,
-                    DepartementCode::VALID
-                ),
-            );
+        let Some(code) = DepartementCode::parse_reported(&entry.code, key("code"), problems) else {
             continue;
         };
         if !seen.insert(code.clone()) {
@@ -218,15 +226,10 @@ pub(super) fn validate_regions(
     for (name, codes) in file.areas {
         let mut parsed = Vec::new();
         for (i, code) in codes.iter().enumerate() {
-            match DepartementCode::parse(code) {
-                Some(code) => parsed.push(code),
-                None => problems.push(
-                    format!("areas.\"{name}\"[{i}]"),
-                    format!(
-                        "`{code}` is not a département code ({})",
-                        DepartementCode::VALID
-                    ),
-                ),
+            if let Some(code) =
+                DepartementCode::parse_reported(code, format!("areas.\"{name}\"[{i}]"), problems)
+            {
+                parsed.push(code);
             }
         }
         if codes.is_empty() {
