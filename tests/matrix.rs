@@ -152,6 +152,19 @@ impl Bot {
         self.starts += 1;
     }
 
+    /// VmRSS of the running bot, as Linux reports it.
+    fn resident_memory(&self) -> String {
+        let pid = self.child.as_ref().map_or(0, |c| c.id());
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .map(|l| l.trim_start_matches("VmRSS:").trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown".to_string())
+    }
+
     fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -635,10 +648,12 @@ async fn latency_of_the_bot_against_plain_delivery() {
         "Matrix latency over {rounds} rounds (real Synapse on loopback, encrypted rooms):\n\
          plain delivery between two clients, median: {:.1} ms\n\
          young person's message to the bot's answer, median: {:.1} ms\n\
-         ratio: {:.2} (target ≤ 1.5)\n",
+         ratio: {:.2} (target ≤ 1.5)\n\
+         bot process resident memory: {}\n",
         plain.as_secs_f64() * 1000.0,
         bot.as_secs_f64() * 1000.0,
-        bot.as_secs_f64() / plain.as_secs_f64()
+        bot.as_secs_f64() / plain.as_secs_f64(),
+        world.bot.resident_memory()
     );
     println!("{report}");
     if std::env::var("SHOW_BOT_LOG").is_ok() {
