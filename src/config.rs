@@ -43,7 +43,32 @@ struct ConfigFile {
     #[serde(default)]
     promeneur: Vec<PromeneurEntry>,
     matrix: Option<MatrixSection>,
+    discord: Option<DiscordSection>,
     secrets: Option<SecretsSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DiscordSection {
+    /// The adapter's state (hand-off threads), relative to this file.
+    store: String,
+    /// The application's id, for the invite URL (else asked to Discord).
+    application_id: Option<String>,
+    /// Another base URL for Discord's API and gateway: the tests' fake.
+    api: Option<String>,
+    #[serde(default)]
+    guild: Vec<GuildEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GuildEntry {
+    id: String,
+    /// The channel under which the private hand-off threads are made.
+    handoff_channel: String,
+    /// The Promeneurs' channel: notices of this guild's départements.
+    staff_channel: String,
+    departements: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,7 +130,13 @@ struct DepartementEntry {
     #[serde(default)]
     fallback: Vec<String>,
     #[serde(default)]
-    staff: Accounts,
+    staff: StaffRooms,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StaffRooms {
+    matrix: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -171,6 +202,7 @@ pub struct Config {
     pub settings: Settings,
     pub roster: Roster,
     pub matrix: Option<MatrixSettings>,
+    pub discord: Option<DiscordSettings>,
     /// Where passwords and tokens are read from, besides the environment.
     pub secrets_file: Option<PathBuf>,
 }
@@ -185,6 +217,25 @@ pub struct MatrixSettings {
     pub display_name: String,
     /// The bot leaves a hand-off room when its conversation is closed.
     pub leave_on_close: bool,
+}
+
+/// The Discord adapter's settings (`[discord]`); its token comes from the
+/// environment or the secrets file, never from here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiscordSettings {
+    pub store: PathBuf,
+    pub application_id: Option<u64>,
+    /// `None`: the real Discord.
+    pub api: Option<String>,
+    pub guilds: Vec<DiscordGuild>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiscordGuild {
+    pub id: u64,
+    pub handoff_channel: u64,
+    pub staff_channel: u64,
+    pub departements: Vec<DepartementCode>,
 }
 
 /// A password or a token: never printed, never logged.
@@ -264,7 +315,6 @@ pub struct ServedDepartement {
     pub coordinator: PromeneurId,
     /// Where requests go when this département has nobody at all.
     pub fallback: Vec<DepartementCode>,
-    pub staff_discord: Option<String>,
     pub staff_matrix: Option<String>,
 }
 
@@ -614,14 +664,6 @@ fn validate(
                 );
             }
         }
-        if let Some(channel) = &entry.staff.discord {
-            if channel.is_empty() || !channel.chars().all(|c| c.is_ascii_digit()) {
-                problems.push(
-                    key("staff.discord"),
-                    format!("`{channel}` is not a Discord channel id (digits only)"),
-                );
-            }
-        }
         let (name, timezone) = match knowledge.departement(&code) {
             Some(d) => (
                 d.name.clone(),
@@ -637,7 +679,6 @@ fn validate(
                 timezone,
                 coordinator,
                 fallback,
-                staff_discord: entry.staff.discord.clone(),
                 staff_matrix: entry.staff.matrix.clone(),
             },
         );
@@ -694,6 +735,9 @@ fn validate(
             leave_on_close: m.leave_on_close,
         }
     });
+    let discord = file
+        .discord
+        .map(|d| discord_settings(d, base, &departements, &promeneurs, problems));
     let secrets_file = file.secrets.map(|s| base.join(s.file));
 
     Config {
@@ -706,7 +750,132 @@ fn validate(
             departements,
         },
         matrix,
+        discord,
         secrets_file,
+    }
+}
+
+/// A Discord id (a snowflake): digits, not zero.
+fn snowflake(value: &str, key: String, what: &str, problems: &mut Problems) -> u64 {
+    match value.parse::<u64>() {
+        Ok(id) if id > 0 && !value.starts_with('+') => id,
+        _ => {
+            problems.push(
+                key,
+                format!("`{value}` is not a Discord {what} id (digits only; Developer Mode, then right click, Copy ID)"),
+            );
+            0
+        }
+    }
+}
+
+fn discord_settings(
+    d: DiscordSection,
+    base: &Path,
+    departements: &BTreeMap<DepartementCode, ServedDepartement>,
+    promeneurs: &[Promeneur],
+    problems: &mut Problems,
+) -> DiscordSettings {
+    if d.store.trim().is_empty() {
+        problems.push(
+            "discord.store",
+            "give a folder for the Discord adapter's state, e.g. `../data/discord`",
+        );
+    }
+    let application_id = d
+        .application_id
+        .as_deref()
+        .map(|id| snowflake(id, "discord.application_id".into(), "application", problems));
+    if let Some(api) = &d.api {
+        if !(api.starts_with("http://") || api.starts_with("https://")) {
+            problems.push(
+                "discord.api",
+                format!("`{api}` is not a web address; leave the key out to use Discord itself"),
+            );
+        }
+    }
+    if d.guild.is_empty() {
+        problems.push(
+            "discord.guild",
+            "add at least one [[discord.guild]] with id, handoff_channel, staff_channel and departements",
+        );
+    }
+    let mut guilds = Vec::new();
+    for (i, g) in d.guild.into_iter().enumerate() {
+        let key = |k: &str| format!("discord.guild[{i}].{k}");
+        let id = snowflake(&g.id, key("id"), "server (guild)", problems);
+        let handoff_channel = snowflake(
+            &g.handoff_channel,
+            key("handoff_channel"),
+            "channel",
+            problems,
+        );
+        let staff_channel = snowflake(&g.staff_channel, key("staff_channel"), "channel", problems);
+        if handoff_channel != 0 && handoff_channel == staff_channel {
+            problems.push(
+                key("staff_channel"),
+                "must differ from handoff_channel: the staff channel's notices are for Promeneurs only",
+            );
+        }
+        if g.departements.is_empty() {
+            problems.push(
+                key("departements"),
+                "name the départements this server serves, e.g. [\"41\"]",
+            );
+        }
+        let mut codes = Vec::new();
+        for (j, code) in g.departements.iter().enumerate() {
+            let key = key(&format!("departements[{j}]"));
+            if let Some(code) = DepartementCode::parse_reported(code, key.clone(), problems) {
+                if departements.contains_key(&code) {
+                    codes.push(code);
+                } else {
+                    problems.push(
+                        key,
+                        format!("`{code}` has no [[departement]] section in this file"),
+                    );
+                }
+            }
+        }
+        guilds.push(DiscordGuild {
+            id,
+            handoff_channel,
+            staff_channel,
+            departements: codes,
+        });
+    }
+    // A Promeneur sees only their own département's requests: a staff
+    // channel may gather several départements only when one team serves
+    // them (a département without Promeneurs of its own).
+    let mut teams: BTreeMap<u64, (usize, BTreeSet<DepartementCode>)> = BTreeMap::new();
+    for (i, g) in guilds.iter().enumerate() {
+        for code in &g.departements {
+            if promeneurs.iter().any(|p| p.covers(code)) {
+                teams
+                    .entry(g.staff_channel)
+                    .or_insert((i, BTreeSet::new()))
+                    .1
+                    .insert(code.clone());
+            }
+        }
+    }
+    for (channel, (i, codes)) in teams {
+        if channel != 0 && codes.len() > 1 {
+            let list: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
+            problems.push(
+                format!("discord.guild[{i}].staff_channel"),
+                format!(
+                    "would show the requests of {} to each other's Promeneurs: give each département its own [[discord.guild]] entry (the same server id, its own staff_channel)",
+                    list.join(", ")
+                ),
+            );
+        }
+    }
+    DiscordSettings {
+        store: base.join(d.store),
+        application_id,
+        api: d.api.map(|a| a.trim_end_matches('/').to_string()),
+        guilds,
     }
 }
 

@@ -124,7 +124,9 @@ fn deliver(
                     engine.store().post_mail(&to, now, &shown)?;
                 }
             }
-            Outbound::Staff { departement, text } => {
+            Outbound::Staff {
+                departement, text, ..
+            } => {
                 // The console has no staff room: each Promeneur of the
                 // département gets the notice.
                 let to: Vec<Account> = engine

@@ -23,9 +23,11 @@
 pub mod classify;
 pub mod config;
 pub mod console;
+pub mod discord;
 pub mod engine;
 pub mod knowledge;
 pub mod matrix;
 pub mod serve;
+pub mod state;
 pub mod store;
 pub mod text;

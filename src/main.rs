@@ -49,9 +49,12 @@ enum Command {
         #[arg(long, default_value = "jeune", value_name = "NAME")]
         person: String,
     },
-    /// Serve the platforms the configuration names ([matrix]) until SIGINT
-    /// or SIGTERM, on the configured SQLite file.
+    /// Serve the platforms the configuration names ([matrix], [discord])
+    /// until SIGINT or SIGTERM, on the configured SQLite file.
     Serve,
+    /// Print the URL that adds the Discord bot to a server, with its slash
+    /// commands and the permissions it needs.
+    Invite,
     /// Read one message a line on stdin; write one JSON object a line on stdout:
     /// theme, confidence, urgent, audience, department, department_candidates.
     Classify {
@@ -76,10 +79,7 @@ enum Command {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PROMENEUR_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(log_filter())
         .init();
     let cli = Cli::parse();
     match run(cli) {
@@ -89,6 +89,25 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `PROMENEUR_LOG` (default `warn`). serenity is held to errors unless
+/// named there: its warnings and debug spans can quote raw gateway payloads
+/// (message bodies) and request routes (interaction tokens).
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    let asked = std::env::var("PROMENEUR_LOG").unwrap_or_default();
+    let base = if asked.trim().is_empty() {
+        "warn"
+    } else {
+        asked.as_str()
+    };
+    let directives = if asked.contains("serenity") {
+        base.to_string()
+    } else {
+        format!("{base},serenity=error")
+    };
+    tracing_subscriber::EnvFilter::try_new(&directives)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,serenity=error"))
 }
 
 const DEFAULT_CONFIG: &str = "config/bot.toml";
@@ -153,6 +172,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve => {
             let (_, config, knowledge) = load_config(cli.config.as_ref(), cli.knowledge.as_ref())?;
             promeneur_bot::serve::run(config, knowledge)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Invite => {
+            let (_, config, _) = load_config(cli.config.as_ref(), cli.knowledge.as_ref())?;
+            let Some(discord) = config.discord.clone() else {
+                anyhow::bail!(
+                    "{} has no [discord] section (see the README)",
+                    config.file.display()
+                );
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            let url = runtime.block_on(promeneur_bot::discord::invite(&config, &discord))?;
+            println!("{url}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Chat {

@@ -67,24 +67,11 @@ struct RoomBook {
 
 impl RoomBook {
     fn load(path: &Path) -> RoomBook {
-        match std::fs::read_to_string(path) {
-            Ok(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
-                tracing::error!(error = %e, "the hand-off room book is unreadable; starting empty");
-                RoomBook::default()
-            }),
-            Err(_) => RoomBook::default(),
-        }
+        crate::state::load_json(path, "the hand-off room book")
     }
 
     fn save(&self, path: &Path) {
-        let tmp = path.with_extension("tmp");
-        let result = serde_json::to_vec_pretty(self)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| std::fs::write(&tmp, bytes))
-            .and_then(|()| std::fs::rename(&tmp, path));
-        if let Err(e) = result {
-            tracing::error!(error = %e, "the hand-off room book could not be saved");
-        }
+        crate::state::save_json(path, self, "the hand-off room book")
     }
 
     /// The conversation of a hand-off room, and whether it is closed.
@@ -136,26 +123,7 @@ fn session_path(store: &Path) -> PathBuf {
     store.join("session.json")
 }
 
-/// Creates a folder readable by this user only (it holds keys).
-fn private_dir(path: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(path)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    Ok(())
-}
+use crate::state::{private_dir, write_private};
 
 impl MatrixAdapter {
     /// Logs in (first start) or restores the saved session, resolves the
@@ -645,7 +613,9 @@ async fn deliver(shared: &Arc<Shared>, delivery: Delivery) {
                 )
                 .await
             }
-            Outbound::Staff { departement, text } => {
+            Outbound::Staff {
+                departement, text, ..
+            } => {
                 let room = shared
                     .staff_by_departement
                     .get(departement.as_str())

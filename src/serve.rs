@@ -138,7 +138,10 @@ fn route(
             .filter(|a| platform_of(a).is_none_or(|p| p == *platform))
             .cloned()
             .collect();
-        if mine.is_empty() {
+        // The platform an event came from always hears back, even with
+        // nothing to say: a pending slash command must be closed.
+        let from_here = origin.as_ref().is_some_and(|o| o.platform == *platform);
+        if mine.is_empty() && !from_here {
             continue;
         }
         let delivery = Delivery {
@@ -180,12 +183,12 @@ pub fn run(
     knowledge: crate::knowledge::Knowledge,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
-    let Some(matrix) = config.matrix.clone() else {
+    if config.matrix.is_none() && config.discord.is_none() {
         anyhow::bail!(
-            "nothing to serve: {} has no [matrix] section (see the README); `promeneur-bot chat` runs the console",
+            "nothing to serve: {} has no [matrix] or [discord] section (see the README); `promeneur-bot chat` runs the console",
             config.file.display()
         );
-    };
+    }
     let classifier =
         crate::classify::Classifier::new(&knowledge).context("building the theme matcher")?;
     let store = SqliteStore::open(&config.database)
@@ -202,19 +205,44 @@ pub fn run(
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
+        let mut outlets = HashMap::new();
         let (matrix_tx, matrix_rx) = mpsc::unbounded_channel();
-        let outlets = HashMap::from([(Platform::Matrix, matrix_tx)]);
+        if config.matrix.is_some() {
+            outlets.insert(Platform::Matrix, matrix_tx);
+        }
+        let (discord_tx, discord_rx) = mpsc::unbounded_channel();
+        if config.discord.is_some() {
+            outlets.insert(Platform::Discord, discord_tx);
+        }
         let (handle, engine_thread) = spawn_engine(engine, outlets);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stop_tx = std::sync::Arc::new(stop_tx);
 
-        let adapter = crate::matrix::MatrixAdapter::connect(
-            &config,
-            &matrix,
-            handle.clone(),
-            stop_tx.clone(),
-        )
-        .await?;
+        // Each adapter connects (a refused login or token stops the bot
+        // here, with what to fix), then runs on its own task.
+        let mut adapters = tokio::task::JoinSet::new();
+        if let Some(matrix) = &config.matrix {
+            let adapter = crate::matrix::MatrixAdapter::connect(
+                &config,
+                matrix,
+                handle.clone(),
+                stop_tx.clone(),
+            )
+            .await?;
+            let stop = stop_rx.clone();
+            adapters.spawn(async move { ("Matrix", adapter.run(matrix_rx, stop).await) });
+        }
+        if let Some(discord) = &config.discord {
+            let adapter = crate::discord::DiscordAdapter::connect(
+                &config,
+                discord,
+                handle.clone(),
+                stop_tx.clone(),
+            )
+            .await?;
+            let stop = stop_rx.clone();
+            adapters.spawn(async move { ("Discord", adapter.run(discord_rx, stop).await) });
+        }
         // The engine's thread never ends while adapters hold its handle:
         // if it does, it failed, and serving without it would swallow
         // messages.
@@ -239,28 +267,40 @@ pub fn run(
                 }
             })
         };
-        let mut matrix_task = tokio::spawn(adapter.run(matrix_rx, stop_rx.clone()));
         let mut internal_stop = stop_rx.clone();
-        let result = tokio::select! {
+        let mut failure: Option<anyhow::Error> = None;
+        let first = tokio::select! {
             _ = shutdown_signal() => {
                 tracing::info!("stopping");
-                let _ = stop_tx.send(true);
-                matrix_task.await
+                None
             }
-            _ = internal_stop.wait_for(|stop| *stop) => matrix_task.await,
+            _ = internal_stop.wait_for(|stop| *stop) => None,
             _ = &mut engine_watch => {
-                let _ = stop_tx.send(true);
-                let _ = matrix_task.await;
-                anyhow::bail!("the conversation engine stopped unexpectedly; the bot stops so it can be restarted");
+                failure = Some(anyhow::anyhow!("the conversation engine stopped unexpectedly; the bot stops so it can be restarted"));
+                None
             }
-            result = &mut matrix_task => result,
+            ended = adapters.join_next() => ended,
         };
+        // One adapter ending stops the others: a half-served bot would look
+        // alive while a platform goes unanswered.
         let _ = stop_tx.send(true);
+        let mut results: Vec<_> = first.into_iter().collect();
+        while let Some(ended) = adapters.join_next().await {
+            results.push(ended);
+        }
+        for ended in results {
+            let error = match ended {
+                Ok((_, Ok(()))) => continue,
+                Ok((name, Err(e))) => e.context(format!("the {name} adapter failed")),
+                Err(e) => anyhow::anyhow!("an adapter failed: {e}"),
+            };
+            failure.get_or_insert(error);
+        }
         let _ = ticker.await;
         drop(handle);
-        match result {
-            Ok(result) => result,
-            Err(e) => Err(anyhow::anyhow!("the Matrix adapter failed: {e}")),
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     })
 }

@@ -235,3 +235,114 @@ fn a_secret_is_never_printed() {
     assert_eq!(format!("{secret:?}"), "Secret(***)");
     assert_eq!(secret.expose(), "hunter2");
 }
+
+/// The Loir-et-Cher served by one Promeneur, for the adapters' sections.
+const SERVED_41: &str = r#"
+[[departement]]
+code = "41"
+coordinator = "camille-41"
+
+[[promeneur]]
+id = "camille-41"
+first_name = "Camille"
+photo = "https://example.org/camille.jpg"
+profession = "animatrice jeunesse"
+structure = "MJC de Blois"
+departements = ["41"]
+capacity = 2
+"#;
+
+#[test]
+fn a_bad_discord_section_is_refused_with_its_keys() {
+    let stderr = check_refuses(
+        "[discord]\nstore = \"discord\"\ntoken = \"nope\"\n[[discord.guild]]\nid = \"1\"\nhandoff_channel = \"2\"\nstaff_channel = \"3\"\ndepartements = [\"41\"]\n",
+    );
+    // A token in the TOML is an unknown key: secrets never live there.
+    assert!(stderr.contains("token"), "{stderr}");
+    let stderr = check_refuses(
+        "[discord]\nstore = \"\"\napi = \"discord.com\"\n[[discord.guild]]\nid = \"mon-serveur\"\nhandoff_channel = \"#accueil\"\nstaff_channel = \"#accueil\"\ndepartements = [\"99\", \"62\"]\n",
+    );
+    for key in [
+        "discord.store",
+        "discord.api",
+        "discord.guild[0].id",
+        "discord.guild[0].handoff_channel",
+        "discord.guild[0].staff_channel",
+        "discord.guild[0].departements[0]",
+        "discord.guild[0].departements[1]",
+    ] {
+        assert!(stderr.contains(key), "{key} missing from:\n{stderr}");
+    }
+    assert!(stderr.contains("Copy ID"), "{stderr}");
+    let stderr = check_refuses("[discord]\nstore = \"discord\"\n");
+    assert!(stderr.contains("[[discord.guild]]"), "{stderr}");
+}
+
+#[test]
+fn serve_without_a_discord_token_says_where_to_put_it() {
+    let (_dir, path) = config_file(&format!(
+        "{MINIMAL}{SERVED_41}\n[discord]\nstore = \"discord\"\napi = \"http://127.0.0.1:9\"\n[[discord.guild]]\nid = \"1\"\nhandoff_channel = \"2\"\nstaff_channel = \"3\"\ndepartements = [\"41\"]\n"
+    ));
+    let output = bot()
+        .arg("serve")
+        .arg("--config")
+        .arg(&path)
+        .env_remove("PROMENEUR_BOT_DISCORD_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("PROMENEUR_BOT_DISCORD_TOKEN"), "{stderr}");
+    assert!(stderr.contains("discord_token"), "{stderr}");
+}
+
+#[test]
+fn invite_prints_the_url_with_the_permissions() {
+    let (_dir, path) = config_file(&format!(
+        "{MINIMAL}{SERVED_41}\n[discord]\nstore = \"discord\"\napplication_id = \"123456789012345678\"\n[[discord.guild]]\nid = \"1\"\nhandoff_channel = \"2\"\nstaff_channel = \"3\"\ndepartements = [\"41\"]\n"
+    ));
+    let output = bot()
+        .arg("invite")
+        .arg("--config")
+        .arg(&path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.starts_with("https://discord.com/oauth2/authorize?client_id=123456789012345678&scope=bot+applications.commands&permissions="), "{stdout}");
+    let bits: u64 = stdout.trim().rsplit('=').next().unwrap().parse().unwrap();
+    // Create private threads, send in threads, manage threads, embeds.
+    for bit in [36, 38, 34, 14, 11, 10] {
+        assert!(
+            bits & (1 << bit) != 0,
+            "permission bit {bit} missing: {bits}"
+        );
+    }
+}
+
+#[test]
+fn a_staff_channel_shared_by_two_teams_is_refused() {
+    let two_teams = format!(
+        "{SERVED_41}\n[[departement]]\ncode = \"62\"\ncoordinator = \"lea-62\"\n\n[[promeneur]]\nid = \"lea-62\"\nfirst_name = \"Léa\"\nphoto = \"https://example.org/lea.jpg\"\nprofession = \"éducatrice\"\nstructure = \"MDA\"\ndepartements = [\"62\"]\ncapacity = 2\n"
+    );
+    let stderr = check_refuses(&format!(
+        "{two_teams}\n[discord]\nstore = \"discord\"\n[[discord.guild]]\nid = \"1\"\nhandoff_channel = \"2\"\nstaff_channel = \"3\"\ndepartements = [\"41\", \"62\"]\n"
+    ));
+    assert!(
+        stderr.contains("discord.guild[0].staff_channel"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("41, 62"), "{stderr}");
+    // One entry per team, in the same server: accepted.
+    let (_dir, path) = config_file(&format!(
+        "{MINIMAL}{two_teams}\n[discord]\nstore = \"discord\"\n[[discord.guild]]\nid = \"1\"\nhandoff_channel = \"2\"\nstaff_channel = \"3\"\ndepartements = [\"41\"]\n[[discord.guild]]\nid = \"1\"\nhandoff_channel = \"2\"\nstaff_channel = \"4\"\ndepartements = [\"62\"]\n"
+    ));
+    let output = check(&path);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

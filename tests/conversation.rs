@@ -365,7 +365,7 @@ fn a_promeneur_transfers_with_a_note_to_a_colleague_or_a_departement() {
         shows(&moved, "transférée à Pas-de-Calais (62)"),
         "{moved:?}"
     );
-    let staff_room = t.sent.iter().any(|o| matches!(o, Outbound::Staff { departement, text } if departement.as_str() == "62" && text.contains("elle déménage à Arras")));
+    let staff_room = t.sent.iter().any(|o| matches!(o, Outbound::Staff { departement, text, .. } if departement.as_str() == "62" && text.contains("elle déménage à Arras")));
     assert!(staff_room);
     let log = t.engine.store().audit_log().unwrap();
     let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();

@@ -7,6 +7,11 @@
 #[path = "support/synapse.rs"]
 mod synapse;
 
+#[path = "support/discord.rs"]
+mod discord;
+#[path = "support/process.rs"]
+mod process;
+
 use matrix_sdk::ruma::api::client::room::create_room::v3::Request as CreateRoomRequest;
 use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
 use matrix_sdk::ruma::events::InitialStateEvent;
@@ -17,6 +22,7 @@ use std::time::{Duration, Instant};
 use synapse::{Player, Seen, Synapse, SERVER_NAME};
 
 const BOT_PASSWORD: &str = "bot-secret-password-9f3k";
+const DISCORD_TOKEN: &str = "MTAw.fake-discord-token.matrix-and-discord";
 
 /// A 1×1 PNG: Camille's photo.
 const PHOTO: &[u8] = &[
@@ -33,7 +39,7 @@ fn user(name: &str) -> String {
 
 /// The bot's deployment: the roster has Camille (Loir-et-Cher, always on
 /// duty, a staff room) and Léa (Pas-de-Calais, no permanence at all).
-fn write_config(dir: &Path, synapse: &Synapse, staff_room: &OwnedRoomId) -> PathBuf {
+fn write_config(dir: &Path, synapse: &Synapse, staff_room: &OwnedRoomId, extra: &str) -> PathBuf {
     std::fs::write(dir.join("camille.png"), PHOTO).unwrap();
     let knowledge = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
     let config = format!(
@@ -91,7 +97,7 @@ accounts = {{ matrix = "{lea}" }}
         lea = user("lea"),
     );
     let path = dir.join("bot.toml");
-    std::fs::write(&path, config).unwrap();
+    std::fs::write(&path, config + extra).unwrap();
     path
 }
 
@@ -127,6 +133,7 @@ impl Bot {
             .args(["serve", "--config"])
             .arg(&self.config)
             .env("PROMENEUR_BOT_MATRIX_PASSWORD", BOT_PASSWORD)
+            .env("PROMENEUR_BOT_DISCORD_TOKEN", DISCORD_TOKEN)
             .env("PROMENEUR_LOG", "info,promeneur_bot=debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -171,32 +178,8 @@ impl Bot {
 
     /// SIGTERM, as systemd does: the bot must stop cleanly.
     fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                assert!(
-                    status.success(),
-                    "the bot did not stop cleanly ({status}):\n{}",
-                    self.log_text()
-                );
-                return;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!(
-                    "the bot did not stop within 20 s of SIGTERM:\n{}",
-                    self.log_text()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        if let Some(child) = self.child.take() {
+            process::terminate(child, &self.log);
         }
     }
 
@@ -216,10 +199,7 @@ impl Bot {
 
 impl Drop for Bot {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        process::kill(self.child.take());
     }
 }
 
@@ -236,6 +216,11 @@ struct World {
 
 impl World {
     async fn new() -> World {
+        World::with("").await
+    }
+
+    /// With `extra` appended to the configuration (another platform).
+    async fn with(extra: &str) -> World {
         let synapse = Synapse::start().await;
         let bot_id = synapse.register("promeneur-bot", BOT_PASSWORD).await;
         let camille = Player::login(&synapse, "camille").await;
@@ -254,7 +239,7 @@ impl World {
             .expect("the staff room")
             .room_id()
             .to_owned();
-        let config = write_config(synapse.dir.path(), &synapse, &staff_room);
+        let config = write_config(synapse.dir.path(), &synapse, &staff_room, extra);
         let bot = Bot::start(&config);
         World {
             synapse,
@@ -723,4 +708,82 @@ async fn a_mention_in_a_public_room_is_answered_in_private_and_the_rest_is_not_r
             .all(|s| !(s.sender == world.bot_id && s.room == public_id)),
         "the bot wrote in the public room"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_process_serves_matrix_and_discord_with_one_engine_and_database() {
+    const GUILD: &str = "700000000000000001";
+    const ACCUEIL: &str = "700000000000000011";
+    const STAFF: &str = "700000000000000012";
+    const DISCORD_JEUNE: &str = "800000000000000001";
+    let fake = discord::FakeDiscord::start(DISCORD_TOKEN).await;
+    fake.add_guild(
+        GUILD,
+        "Promeneurs du 41",
+        &[(ACCUEIL, "accueil"), (STAFF, "equipe-41")],
+    );
+    fake.add_member(GUILD, DISCORD_JEUNE, "jeune");
+    let section = format!(
+        "\n[discord]\nstore = \"discord-store\"\napi = \"{}\"\n\n[[discord.guild]]\nid = \"{GUILD}\"\nhandoff_channel = \"{ACCUEIL}\"\nstaff_channel = \"{STAFF}\"\ndepartements = [\"41\"]\n",
+        fake.url()
+    );
+    let world = World::with(&section).await;
+    fake.wait_connected(Duration::from_secs(30)).await;
+
+    // One young person on each platform.
+    let jeune = Player::login(&world.synapse, "jeune").await;
+    let dm = world.direct_chat(&jeune).await;
+    jeune
+        .send(&dm, "salut je suis en 3e à Blois et je cherche un stage")
+        .await;
+    fake.dm(
+        DISCORD_JEUNE,
+        "jeune",
+        "slt je cherche un stage de 3e à Blois, tu connais des trucs ?",
+    );
+    jeune
+        .expect("the consent question on Matrix", |s| {
+            from_bot(&world.bot_id, &dm)(s) && s.body.contains("Réponds oui ou non")
+        })
+        .await;
+    let discord_dm = fake.dm_channel(DISCORD_JEUNE);
+    fake.wait_for(
+        "the consent question on Discord",
+        Duration::from_secs(30),
+        |calls| {
+            calls
+                .iter()
+                .find(|c| {
+                    c.path == format!("/channels/{discord_dm}/messages")
+                        && c.body["content"]
+                            .as_str()
+                            .is_some_and(|t| t.contains("Réponds oui ou non"))
+                })
+                .cloned()
+        },
+    )
+    .await;
+    jeune.send(&dm, "oui").await;
+    fake.dm(DISCORD_JEUNE, "jeune", "oui");
+
+    // One database: two conversations numbered in one sequence, and the
+    // 41's Discord staff channel hears of both.
+    for number in ["n°1", "n°2"] {
+        fake.wait_for(
+            &format!("{number} in the staff channel"),
+            Duration::from_secs(30),
+            |calls| {
+                calls
+                    .iter()
+                    .find(|c| {
+                        c.path == format!("/channels/{STAFF}/messages")
+                            && c.body["content"]
+                                .as_str()
+                                .is_some_and(|t| t.contains(number))
+                    })
+                    .cloned()
+            },
+        )
+        .await;
+    }
 }

@@ -69,6 +69,8 @@ pub enum Outbound {
     /// A notice for a département's staff room.
     Staff {
         departement: DepartementCode,
+        /// The conversation the notice is about (a "take" button).
+        conversation: ConversationId,
         text: String,
     },
     /// A hand-off was offered or taken: adapters with rooms or threads make
@@ -666,6 +668,7 @@ impl<S: Store> Engine<S> {
                 }
                 out.push(Outbound::Staff {
                     departement: serving.clone(),
+                    conversation: c.id,
                     text: format!(
                         "📥 {} — en file d'attente, personne n'est de permanence.",
                         self.summary(c)
@@ -783,6 +786,7 @@ impl<S: Store> Engine<S> {
         if let Some(serving) = c.serving().cloned() {
             out.push(Outbound::Staff {
                 departement: serving,
+                conversation: c.id,
                 text: format!("📨 {summary} — proposée à {}.", card.first_name),
             });
         }
@@ -1414,6 +1418,7 @@ impl<S: Store> Engine<S> {
         ));
         out.push(Outbound::Staff {
             departement: code.clone(),
+            conversation: c.id,
             text: format!(
                 "🔁 Transférée par {} : {}.{note_text}",
                 from_card.first_name,
