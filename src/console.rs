@@ -144,7 +144,7 @@ fn deliver(
                 }
             }
             // The texts already say it; a terminal has no rooms to make.
-            Outbound::HandOff(_) | Outbound::Closed { .. } => {}
+            Outbound::HandOff(_) | Outbound::Closed { .. } | Outbound::Released { .. } => {}
         }
     }
     let _ = output.flush();

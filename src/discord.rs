@@ -709,6 +709,7 @@ async fn deliver(shared: &Arc<Shared>, delivery: Delivery) {
                 }
             }
             Outbound::Closed { conversation, .. } => close_thread(shared, conversation.0).await,
+            Outbound::Released { conversation, .. } => release(shared, conversation.0, None).await,
         }
     }
     // A slash command the engine answered only to others (`/dire`), or not
@@ -1338,19 +1339,28 @@ fn record(shared: &Shared, conversation: i64, thread: Option<Thread>) {
 /// The conversation went to someone else: the previous Promeneur leaves
 /// its thread.
 async fn offered_elsewhere(shared: &Arc<Shared>, handoff: &HandOff) {
-    let conversation = handoff.conversation.0;
-    let previous = {
-        let mut book = shared.book.lock().expect("the thread book lock");
-        match book.threads.get_mut(&conversation) {
-            Some(t) if t.promeneur != handoff.promeneur => {
-                t.promeneur_user.take().map(|u| (t.thread, u))
-            }
-            _ => None,
-        }
+    release(shared, handoff.conversation.0, Some(&handoff.promeneur)).await;
+}
+
+/// The Promeneur who had a conversation leaves its thread, unless it is
+/// `keep` (the one it now goes to). A relay thread goes with them: the
+/// next Promeneur gets their own.
+async fn release(shared: &Arc<Shared>, conversation: i64, keep: Option<&PromeneurId>) {
+    let thread = {
+        let book = shared.book.lock().expect("the thread book lock");
+        book.threads.get(&conversation).cloned()
     };
-    if let Some((thread, user)) = previous {
-        save_book(shared);
-        let _ = ChannelId::new(thread)
+    let Some(mut thread) = thread else { return };
+    if Some(&thread.promeneur) == keep {
+        return;
+    }
+    if thread.relay {
+        close_thread(shared, conversation).await;
+        return;
+    }
+    if let Some(user) = thread.promeneur_user.take() {
+        record(shared, conversation, Some(thread.clone()));
+        let _ = ChannelId::new(thread.thread)
             .remove_thread_member(&shared.http, UserId::new(user))
             .await;
     }

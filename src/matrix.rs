@@ -636,6 +636,7 @@ async fn deliver(shared: &Arc<Shared>, delivery: Delivery) {
             Outbound::Closed { conversation, .. } => {
                 close_handoff_room(shared, conversation.0).await
             }
+            Outbound::Released { conversation, .. } => release(shared, conversation.0, None).await,
         }
     }
 }
@@ -883,13 +884,23 @@ async fn open_handoff_room(shared: &Arc<Shared>, handoff: &HandOff) {
 /// Offered again (a transfer, a time-out): a Promeneur who had the room and
 /// is not the one offered now leaves it, so they read no more of it.
 async fn offered_elsewhere(shared: &Arc<Shared>, handoff: &HandOff) {
-    let offered = promeneur_user(&handoff.card);
+    release(
+        shared,
+        handoff.conversation.0,
+        promeneur_user(&handoff.card).as_deref(),
+    )
+    .await;
+}
+
+/// The Promeneur who had a conversation leaves its room, unless it is
+/// `keep` (the one it now goes to).
+async fn release(shared: &Arc<Shared>, conversation: i64, keep: Option<&UserId>) {
     let previous = {
         let mut book = shared.book.lock().expect("the room book lock");
-        let Some(entry) = book.handoffs.get_mut(&handoff.conversation.0) else {
+        let Some(entry) = book.handoffs.get_mut(&conversation) else {
             return;
         };
-        if entry.promeneur.is_none() || entry.promeneur == offered {
+        if entry.promeneur.is_none() || entry.promeneur.as_deref() == keep {
             return;
         }
         let previous = entry.promeneur.take().map(|p| (entry.room.clone(), p));

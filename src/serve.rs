@@ -110,7 +110,9 @@ fn platform_of(action: &Outbound) -> Option<Platform> {
         Outbound::Say { to, .. } => Some(to.platform),
         Outbound::Staff { .. } => None,
         Outbound::HandOff(h) => Some(h.person.platform),
-        Outbound::Closed { person, .. } => Some(person.platform),
+        Outbound::Closed { person, .. } | Outbound::Released { person, .. } => {
+            Some(person.platform)
+        }
     }
 }
 

@@ -171,7 +171,8 @@ impl World {
             "Promeneurs du Centre",
             &[
                 (ACCUEIL, "accueil"),
-                (STAFF, "equipe-promeneurs"),
+                (STAFF, "equipe-41"),
+                (STAFF_62, "equipe-62"),
                 (GENERAL, "general"),
             ],
         );
@@ -771,5 +772,76 @@ async fn a_mention_from_someone_who_takes_no_dms_gets_a_discreet_word_with_the_l
         1,
         "{:?}",
         world.texts_in(GENERAL)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_to_another_departement_takes_the_promeneur_out_of_the_thread() {
+    let world = World::new().await;
+    world.fake.dm(
+        JEUNE,
+        "jeune",
+        "slt je cherche un stage de 3e à Blois, tu connais des trucs ?",
+    );
+    let dm = world.fake.dm_channel(JEUNE);
+    world.expect_in(&dm, "Réponds oui ou non").await;
+    world.fake.dm(JEUNE, "jeune", "oui");
+    world.expect_in(STAFF, "n°1").await;
+    let take = world.fake.slash_command(
+        Some(GUILD),
+        STAFF,
+        CAMILLE,
+        "camille",
+        "prendre",
+        json!([{"name": "conversation", "type": 4, "value": 1}]),
+    );
+    world.expect_reply(&take, "n°1").await;
+    let thread = world
+        .fake
+        .wait_for("Camille in the thread", WAIT, |calls| {
+            calls
+                .iter()
+                .find(|c| {
+                    c.method == "PUT" && c.path.ends_with(&format!("/thread-members/{CAMILLE}"))
+                })
+                .map(|c| c.path.split('/').nth(2).unwrap().to_string())
+        })
+        .await;
+    // The family is moving to Arras: the Pas-de-Calais team takes over
+    // (nobody is on duty there now). Camille leaves the thread at once.
+    let transfer = world.fake.slash_command(
+        Some(GUILD),
+        &thread,
+        CAMILLE,
+        "camille",
+        "transferer",
+        json!([
+            {"name": "conversation", "type": 4, "value": 1},
+            {"name": "cible", "type": 3, "value": "62"},
+            {"name": "note", "type": 3, "value": "déménage à Arras"}
+        ]),
+    );
+    world.expect_reply(&transfer, "transférée").await;
+    world
+        .fake
+        .wait_for("Camille out of the thread", WAIT, |calls| {
+            calls
+                .iter()
+                .find(|c| {
+                    c.method == "DELETE"
+                        && c.path == format!("/channels/{thread}/thread-members/{CAMILLE}")
+                })
+                .cloned()
+        })
+        .await;
+    // The 62's own staff channel hears of it, the 41's does not.
+    world.expect_in(STAFF_62, "Transférée").await;
+    assert!(
+        !world
+            .texts_in(STAFF)
+            .iter()
+            .any(|t| t.contains("Transférée")),
+        "{:?}",
+        world.texts_in(STAFF)
     );
 }

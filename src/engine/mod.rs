@@ -76,6 +76,12 @@ pub enum Outbound {
     /// A hand-off was offered or taken: adapters with rooms or threads make
     /// or update one for it.
     HandOff(Box<HandOff>),
+    /// The conversation went back to a queue (transferred to a
+    /// département): whoever had it leaves its room or thread.
+    Released {
+        conversation: ConversationId,
+        person: Account,
+    },
     /// The conversation is over (closed, stopped, erased).
     Closed {
         conversation: ConversationId,
@@ -1411,6 +1417,10 @@ impl<S: Store> Engine<S> {
         c.queued_at = Some(now.timestamp());
         c.updated_at = now.timestamp();
         self.audit(promeneur, "transfer", Some(c.id), code.as_str(), now)?;
+        out.push(Outbound::Released {
+            conversation: c.id,
+            person: c.person.clone(),
+        });
         let label = self.departement_label(&code);
         out.push(self.bot_says(
             &c.person,
