@@ -250,6 +250,44 @@ impl World {
             .await
     }
 
+    /// `who` asks by DM for an internship in Blois and agrees to be handed
+    /// over: request n°1 waits in the 41's staff channel. Returns the DM.
+    async fn request_in_41(&self, who: &str, question: &str) -> String {
+        self.fake.dm(who, "jeune", question);
+        let dm = self.fake.dm_channel(who);
+        self.expect_in(&dm, "Réponds oui ou non").await;
+        self.fake.dm(who, "jeune", "oui");
+        self.expect_in(STAFF, "n°1").await;
+        dm
+    }
+
+    /// A slash command about conversation 1, with more options if any.
+    fn command_on_1(&self, channel: &str, user: &str, name: &str, more: &[Value]) -> String {
+        let mut options = vec![json!({"name": "conversation", "type": 4, "value": 1})];
+        options.extend(more.iter().cloned());
+        self.fake.slash_command(
+            Some(GUILD),
+            channel,
+            user,
+            "someone",
+            name,
+            Value::Array(options),
+        )
+    }
+
+    /// Waits for a REST call matching `method` and `path`; returns its path.
+    async fn expect_call(&self, what: &str, method: &str, path: impl Fn(&str) -> bool) -> String {
+        let method = method.to_string();
+        self.fake
+            .wait_for(what, WAIT, move |calls| {
+                calls
+                    .iter()
+                    .find(|c| c.method == method && path(&c.path))
+                    .map(|c| c.path.clone())
+            })
+            .await
+    }
+
     fn database_bytes(&self) -> Vec<u8> {
         let mut bytes = Vec::new();
         for name in ["bot.sqlite3", "bot.sqlite3-wal", "bot.sqlite3-journal"] {
@@ -476,15 +514,12 @@ async fn a_channel_message_not_addressed_to_the_bot_leaves_no_trace() {
 async fn a_staff_command_from_someone_not_in_the_roster_is_refused() {
     let world = World::new().await;
     // A request waiting in the 41, so there is something to take.
-    world.fake.dm(
-        JEUNE,
-        "jeune",
-        "slt je cherche un stage de 3e à Blois, tu connais des trucs ?",
-    );
-    let dm = world.fake.dm_channel(JEUNE);
-    world.expect_in(&dm, "Réponds oui ou non").await;
-    world.fake.dm(JEUNE, "jeune", "oui");
-    world.expect_in(STAFF, "n°1").await;
+    world
+        .request_in_41(
+            JEUNE,
+            "slt je cherche un stage de 3e à Blois, tu connais des trucs ?",
+        )
+        .await;
 
     let take = world.fake.slash_command(
         Some(GUILD),
@@ -518,14 +553,7 @@ async fn a_staff_command_from_someone_not_in_the_roster_is_refused() {
         "no thread for someone not in the roster"
     );
     // Camille still can.
-    let take = world.fake.slash_command(
-        Some(GUILD),
-        STAFF,
-        CAMILLE,
-        "camille",
-        "prendre",
-        json!([{"name": "conversation", "type": 4, "value": 1}]),
-    );
+    let take = world.command_on_1(STAFF, CAMILLE, "prendre", &[]);
     world.expect_reply(&take, "n°1").await;
     world
         .fake
@@ -577,23 +605,13 @@ async fn danger_outside_any_permanence_gets_the_emergency_lines_first() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_in_no_served_guild_is_relayed_with_the_promeneur_identity() {
     let world = World::new().await;
-    world.fake.dm(
-        LOIN,
-        "loin",
-        "bonjour je cherche une formation en alternance à Vendôme",
-    );
-    let dm = world.fake.dm_channel(LOIN);
-    world.expect_in(&dm, "Réponds oui ou non").await;
-    world.fake.dm(LOIN, "loin", "oui");
-    world.expect_in(STAFF, "n°1").await;
-    let take = world.fake.slash_command(
-        Some(GUILD),
-        STAFF,
-        CAMILLE,
-        "camille",
-        "prendre",
-        json!([{"name": "conversation", "type": 4, "value": 1}]),
-    );
+    let dm = world
+        .request_in_41(
+            LOIN,
+            "bonjour je cherche une formation en alternance à Vendôme",
+        )
+        .await;
+    let take = world.command_on_1(STAFF, CAMILLE, "prendre", &[]);
     world.expect_reply(&take, "n°1").await;
     // A relay thread under the staff channel, with Camille only.
     let created = world
@@ -778,35 +796,20 @@ async fn a_mention_from_someone_who_takes_no_dms_gets_a_discreet_word_with_the_l
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transfer_to_another_departement_takes_the_promeneur_out_of_the_thread() {
     let world = World::new().await;
-    world.fake.dm(
-        JEUNE,
-        "jeune",
-        "slt je cherche un stage de 3e à Blois, tu connais des trucs ?",
-    );
-    let dm = world.fake.dm_channel(JEUNE);
-    world.expect_in(&dm, "Réponds oui ou non").await;
-    world.fake.dm(JEUNE, "jeune", "oui");
-    world.expect_in(STAFF, "n°1").await;
-    let take = world.fake.slash_command(
-        Some(GUILD),
-        STAFF,
-        CAMILLE,
-        "camille",
-        "prendre",
-        json!([{"name": "conversation", "type": 4, "value": 1}]),
-    );
+    world
+        .request_in_41(
+            JEUNE,
+            "slt je cherche un stage de 3e à Blois, tu connais des trucs ?",
+        )
+        .await;
+    let take = world.command_on_1(STAFF, CAMILLE, "prendre", &[]);
     world.expect_reply(&take, "n°1").await;
-    let thread = world
-        .fake
-        .wait_for("Camille in the thread", WAIT, |calls| {
-            calls
-                .iter()
-                .find(|c| {
-                    c.method == "PUT" && c.path.ends_with(&format!("/thread-members/{CAMILLE}"))
-                })
-                .map(|c| c.path.split('/').nth(2).unwrap().to_string())
+    let joined = world
+        .expect_call("Camille in the thread", "PUT", |p| {
+            p.ends_with(&format!("/thread-members/{CAMILLE}"))
         })
         .await;
+    let thread = joined.split('/').nth(2).unwrap().to_string();
     // The family is moving to Arras: the Pas-de-Calais team takes over
     // (nobody is on duty there now). Camille leaves the thread at once.
     let transfer = world.fake.slash_command(
