@@ -101,6 +101,7 @@ fn every_urgent_message_of_every_set_is_flagged() {
         "final4.jsonl",
         "final5.jsonl",
         "final6.jsonl",
+        "final7.jsonl",
     ] {
         for item in common::labelled(name) {
             if item.urgent
