@@ -261,7 +261,7 @@ impl MatrixAdapter {
         if self.first_start {
             // The first start answers nothing of the past.
             if !sync_with_backoff(&client, settings.clone().timeout(Duration::ZERO), &mut stop)
-                .await
+                .await?
             {
                 return Ok(());
             }
@@ -348,12 +348,21 @@ impl MatrixAdapter {
             shared.me
         );
         let mut stop_waiting = stop.clone();
+        let mut failure = None;
         loop {
             tokio::select! {
                 _ = stop_waiting.changed() => break,
-                ok = sync_with_backoff(&client, settings.clone(), &mut stop) => {
-                    if !ok { break; }
-                }
+                synced = sync_with_backoff(&client, settings.clone(), &mut stop) => match synced {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => {
+                        failure = Some(e);
+                        // What the engine already decided still goes out
+                        // (by the sends' own retries) before the bot stops.
+                        let _ = shared.stop.send(true);
+                        break;
+                    }
+                },
             }
             if *stop.borrow() {
                 break;
@@ -361,7 +370,10 @@ impl MatrixAdapter {
         }
         tracing::info!("Matrix sync stopped");
         let _ = outbound.await;
-        Ok(())
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 }
 
@@ -374,21 +386,32 @@ async fn drain(shared: &Arc<Shared>, deliveries: &mut mpsc::UnboundedReceiver<De
 }
 
 /// One sync, retried with growing pauses while the homeserver is away.
-/// `false` when asked to stop meanwhile.
+/// `false` when asked to stop meanwhile; an error when the homeserver no
+/// longer knows the bot's session (retrying would never end).
 async fn sync_with_backoff(
     client: &Client,
     settings: SyncSettings,
     stop: &mut watch::Receiver<bool>,
-) -> bool {
+) -> anyhow::Result<bool> {
     let mut pause = Duration::from_millis(500);
     loop {
         match client.sync_once(settings.clone()).await {
-            Ok(_) => return true,
+            Ok(_) => return Ok(true),
+            Err(e)
+                if matches!(
+                    e.client_api_error_kind(),
+                    Some(matrix_sdk::ruma::api::error::ErrorKind::UnknownToken { .. })
+                ) =>
+            {
+                bail!(
+                    "the homeserver no longer accepts the bot's session (logged out, or its device deleted): stop the bot, empty the matrix.store folder, and start it again with the password"
+                );
+            }
             Err(e) => {
                 tracing::warn!(error = %e, retry_in_ms = pause.as_millis() as u64, "Matrix sync failed; retrying");
                 tokio::select! {
                     _ = tokio::time::sleep(pause) => {}
-                    _ = stop.changed() => return false,
+                    _ = stop.changed() => return Ok(false),
                 }
                 pause = (pause * 2).min(Duration::from_secs(30));
             }

@@ -787,3 +787,59 @@ async fn one_process_serves_matrix_and_discord_with_one_engine_and_database() {
         .await;
     }
 }
+
+/// Finds `access_token` anywhere in a saved session.
+fn access_token(session: &serde_json::Value) -> Option<String> {
+    match session {
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| match v {
+            serde_json::Value::String(s) if k == "access_token" => Some(s.clone()),
+            other => access_token(other),
+        }),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_session_the_homeserver_forgot_stops_the_bot_saying_what_to_do() {
+    let mut world = World::new().await;
+    let session = std::fs::read_to_string(
+        world
+            .synapse
+            .dir
+            .path()
+            .join("matrix-store")
+            .join("session.json"),
+    )
+    .unwrap();
+    let token = access_token(&serde_json::from_str(&session).unwrap()).expect("a saved token");
+    // Someone logs the bot's device out (or an admin deletes it).
+    let response = reqwest::Client::new()
+        .post(format!("{}/_matrix/client/v3/logout", world.synapse.url))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{response:?}");
+    let mut child = world.bot.child.take().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the bot kept retrying a dead session:\n{}",
+            world.bot.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        !status.success(),
+        "a dead session is a failure, for systemd to report"
+    );
+    let log = world.bot.log_text();
+    assert!(log.contains("no longer accepts the bot's session"), "{log}");
+    assert!(log.contains("matrix.store"), "{log}");
+    assert!(!log.contains(&token), "the token is in the log");
+}
