@@ -102,6 +102,7 @@ fn every_urgent_message_of_every_set_is_flagged() {
         "final5.jsonl",
         "final6.jsonl",
         "final7.jsonl",
+        "final8.jsonl",
     ] {
         for item in common::labelled(name) {
             if item.urgent
