@@ -8,7 +8,7 @@ mod discord;
 #[path = "support/process.rs"]
 mod process;
 
-use discord::{FakeDiscord, BOT_ID};
+use discord::{Call, FakeDiscord, BOT_ID};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -275,15 +275,15 @@ impl World {
         )
     }
 
-    /// Waits for a REST call matching `method` and `path`; returns its path.
-    async fn expect_call(&self, what: &str, method: &str, path: impl Fn(&str) -> bool) -> String {
+    /// Waits for a REST call matching `method` and `path`.
+    async fn expect_call(&self, what: &str, method: &str, path: impl Fn(&str) -> bool) -> Call {
         let method = method.to_string();
         self.fake
             .wait_for(what, WAIT, move |calls| {
                 calls
                     .iter()
                     .find(|c| c.method == method && path(&c.path))
-                    .map(|c| c.path.clone())
+                    .cloned()
             })
             .await
     }
@@ -363,12 +363,8 @@ async fn a_dm_question_becomes_a_private_thread_with_the_identity_card() {
         .fake
         .button(Some(GUILD), STAFF, CAMILLE, "camille", "prendre:1", "1");
     let created = world
-        .fake
-        .wait_for("the hand-off thread", WAIT, |calls| {
-            calls
-                .iter()
-                .find(|c| c.method == "POST" && c.path == format!("/channels/{ACCUEIL}/threads"))
-                .cloned()
+        .expect_call("the hand-off thread", "POST", |p| {
+            p == format!("/channels/{ACCUEIL}/threads")
         })
         .await;
     assert_eq!(created.body["type"], 12, "a private thread: {created}");
@@ -556,12 +552,8 @@ async fn a_staff_command_from_someone_not_in_the_roster_is_refused() {
     let take = world.command_on_1(STAFF, CAMILLE, "prendre", &[]);
     world.expect_reply(&take, "n°1").await;
     world
-        .fake
-        .wait_for("the hand-off thread", WAIT, |calls| {
-            calls
-                .iter()
-                .find(|c| c.method == "POST" && c.path == format!("/channels/{ACCUEIL}/threads"))
-                .cloned()
+        .expect_call("the hand-off thread", "POST", |p| {
+            p == format!("/channels/{ACCUEIL}/threads")
         })
         .await;
 }
@@ -615,12 +607,8 @@ async fn a_person_in_no_served_guild_is_relayed_with_the_promeneur_identity() {
     world.expect_reply(&take, "n°1").await;
     // A relay thread under the staff channel, with Camille only.
     let created = world
-        .fake
-        .wait_for("the relay thread", WAIT, |calls| {
-            calls
-                .iter()
-                .find(|c| c.method == "POST" && c.path == format!("/channels/{STAFF}/threads"))
-                .cloned()
+        .expect_call("the relay thread", "POST", |p| {
+            p == format!("/channels/{STAFF}/threads")
         })
         .await;
     assert_eq!(created.body["type"], 12, "{created}");
@@ -689,12 +677,8 @@ async fn a_person_in_no_served_guild_is_relayed_with_the_promeneur_identity() {
     );
     world.expect_reply(&close, "n°1").await;
     world
-        .fake
-        .wait_for("the relay thread deleted", WAIT, |calls| {
-            calls
-                .iter()
-                .find(|c| c.method == "DELETE" && c.path == format!("/channels/{thread}"))
-                .cloned()
+        .expect_call("the relay thread deleted", "DELETE", |p| {
+            p == format!("/channels/{thread}")
         })
         .await;
 }
@@ -809,7 +793,7 @@ async fn a_transfer_to_another_departement_takes_the_promeneur_out_of_the_thread
             p.ends_with(&format!("/thread-members/{CAMILLE}"))
         })
         .await;
-    let thread = joined.split('/').nth(2).unwrap().to_string();
+    let thread = joined.path.split('/').nth(2).unwrap().to_string();
     // The family is moving to Arras: the Pas-de-Calais team takes over
     // (nobody is on duty there now). Camille leaves the thread at once.
     let transfer = world.fake.slash_command(
