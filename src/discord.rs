@@ -1137,14 +1137,6 @@ fn guilds_for(
     guilds
 }
 
-fn save_book(shared: &Shared) {
-    shared
-        .book
-        .lock()
-        .expect("the thread book lock")
-        .save(&shared.book_path);
-}
-
 async fn private_thread(shared: &Shared, parent: u64, name: String) -> Option<ChannelId> {
     let builder = CreateThread::new(name)
         .kind(ChannelType::PrivateThread)
@@ -1228,6 +1220,13 @@ async fn open_thread(shared: &Arc<Shared>, handoff: &HandOff) {
         // ends, and one is made where they are.
         close_thread(shared, conversation).await;
     }
+    let entry = |relay| Thread {
+        thread: 0,
+        person,
+        promeneur: handoff.promeneur.clone(),
+        promeneur_user: Some(promeneur_user),
+        relay,
+    };
     let guilds = guilds_for(shared, &handoff.promeneur, person);
     let mut promeneur_guild = None;
     for guild in &guilds {
@@ -1239,29 +1238,20 @@ async fn open_thread(shared: &Arc<Shared>, handoff: &HandOff) {
             continue;
         }
         let name = format!("Promeneur du Net · demande n°{conversation}");
-        let Some(thread) = private_thread(shared, guild.handoff_channel, name).await else {
+        let entry = entry(false);
+        let members = [person, promeneur_user];
+        let Some(thread) = recorded_thread(
+            shared,
+            guild.handoff_channel,
+            name,
+            conversation,
+            entry,
+            &members,
+        )
+        .await
+        else {
             continue;
         };
-        // Known at once, so nothing written there while members are added
-        // goes unread.
-        record(
-            shared,
-            conversation,
-            Some(Thread {
-                thread: thread.get(),
-                person,
-                promeneur: handoff.promeneur.clone(),
-                promeneur_user: Some(promeneur_user),
-                relay: false,
-            }),
-        );
-        if !(add_member(shared, thread, person).await
-            && add_member(shared, thread, promeneur_user).await)
-        {
-            record(shared, conversation, None);
-            let _ = thread.delete(&shared.http).await;
-            continue;
-        }
         let intro = format!(
             "🤖 Ce fil privé est pour vous deux seulement. {} est un·e Promeneur·se du Net : une vraie personne, qui te répond ici. Le bot (🤖) ne lit ici que les commandes et les signaux de danger.",
             handoff.card.first_name
@@ -1286,25 +1276,19 @@ async fn open_thread(shared: &Arc<Shared>, handoff: &HandOff) {
         return;
     };
     let name = format!("Relais · demande n°{conversation}");
-    let Some(thread) = private_thread(shared, guild.staff_channel, name).await else {
+    let members = [promeneur_user];
+    let Some(thread) = recorded_thread(
+        shared,
+        guild.staff_channel,
+        name,
+        conversation,
+        entry(true),
+        &members,
+    )
+    .await
+    else {
         return;
     };
-    record(
-        shared,
-        conversation,
-        Some(Thread {
-            thread: thread.get(),
-            person,
-            promeneur: handoff.promeneur.clone(),
-            promeneur_user: Some(promeneur_user),
-            relay: true,
-        }),
-    );
-    if !add_member(shared, thread, promeneur_user).await {
-        record(shared, conversation, None);
-        let _ = thread.delete(&shared.http).await;
-        return;
-    }
     send_text(
         shared,
         thread,
@@ -1326,14 +1310,43 @@ async fn open_thread(shared: &Arc<Shared>, handoff: &HandOff) {
     .await;
 }
 
-/// Records (or, with `None`, forgets) a conversation's thread, on disk too.
-fn record(shared: &Shared, conversation: i64, thread: Option<Thread>) {
+/// Records (or, with `None`, forgets) a conversation's thread, on disk too;
+/// the entry it replaces.
+fn record(shared: &Shared, conversation: i64, thread: Option<Thread>) -> Option<Thread> {
     let mut book = shared.book.lock().expect("the thread book lock");
-    match thread {
+    let changed = thread.is_some();
+    let previous = match thread {
         Some(thread) => book.threads.insert(conversation, thread),
         None => book.threads.remove(&conversation),
     };
-    book.save(&shared.book_path);
+    if changed || previous.is_some() {
+        book.save(&shared.book_path);
+    }
+    previous
+}
+
+/// A private thread under `parent` for `conversation`, recorded at once (so
+/// nothing written there while members are added goes unread), with
+/// `members` added; undone when someone cannot be added.
+async fn recorded_thread(
+    shared: &Shared,
+    parent: u64,
+    name: String,
+    conversation: i64,
+    mut entry: Thread,
+    members: &[u64],
+) -> Option<ChannelId> {
+    let thread = private_thread(shared, parent, name).await?;
+    entry.thread = thread.get();
+    record(shared, conversation, Some(entry));
+    for member in members {
+        if !add_member(shared, thread, *member).await {
+            record(shared, conversation, None);
+            let _ = thread.delete(&shared.http).await;
+            return None;
+        }
+    }
+    Some(thread)
 }
 
 /// The conversation went to someone else: the previous Promeneur leaves
@@ -1371,14 +1384,9 @@ async fn release(shared: &Arc<Shared>, conversation: i64, keep: Option<&Promeneu
 /// holds the bot's copies of the person's words, is deleted. Either way the
 /// bot forgets it.
 async fn close_thread(shared: &Arc<Shared>, conversation: i64) {
-    let thread = shared
-        .book
-        .lock()
-        .expect("the thread book lock")
-        .threads
-        .remove(&conversation);
-    let Some(thread) = thread else { return };
-    save_book(shared);
+    let Some(thread) = record(shared, conversation, None) else {
+        return;
+    };
     let channel = ChannelId::new(thread.thread);
     if thread.relay {
         if let Err(e) = channel.delete(&shared.http).await {
