@@ -21,7 +21,7 @@ fn load_knowledge() -> Knowledge {
 
 fn messages() -> Vec<String> {
     let mut messages = Vec::new();
-    for name in ["dev.jsonl", "holdout.jsonl"] {
+    for name in ["dev.jsonl", "final9.jsonl"] {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/data")
             .join(name);

@@ -68,7 +68,7 @@ enum Command {
     /// Measure the classifier on labelled messages (JSON lines with text,
     /// theme, urgent, audience, department, candidates).
     Evaluate {
-        /// The labelled file, e.g. tests/data/holdout.jsonl.
+        /// The labelled file, e.g. tests/data/final9.jsonl.
         file: PathBuf,
         /// Also list every miss.
         #[arg(long)]

@@ -1,59 +1,101 @@
-//! Accuracy on the labelled development set (tests/data/dev.jsonl, 546
-//! messages written for the project). Each threshold sits just below what the
-//! classifier reaches, so a change that makes it worse fails here. The
-//! held-out sets are measured (`promeneur-bot evaluate`); only their urgent
-//! messages are checked here, all of them.
+//! Accuracy on labelled messages the theme model never learns from: the
+//! development set (tests/data/dev.jsonl, 546 messages written for the
+//! project) and the blind set final9 (488 messages written by someone who
+//! had not seen the knowledge base). Each threshold sits just below what the
+//! classifier reaches, so a change that makes it worse fails here. The sets
+//! of knowledge/messages are training data: their theme accuracy says
+//! nothing of generality, except when one is held out of training (the
+//! cross-validation test below); every urgent message of every set is
+//! checked.
 
 mod common;
 
 use promeneur_bot::classify::evaluate::evaluate;
+use promeneur_bot::classify::evaluate::{Labelled, Report};
 use promeneur_bot::classify::keyword::KeywordThemeIndex;
 use promeneur_bot::classify::Classifier;
 use promeneur_bot::text::Slang;
+use std::collections::HashSet;
+
+/// Fails with the whole report when a figure is outside its bound.
+struct Floors<'a>(&'a Report);
+
+impl Floors<'_> {
+    fn at_least(&self, name: &str, value: f64, floor: f64) {
+        assert!(
+            value >= floor,
+            "{name}: {:.1} % is below {:.1} %\n{}",
+            value * 100.0,
+            floor * 100.0,
+            self.0.summary()
+        );
+    }
+
+    fn at_most(&self, name: &str, value: f64, ceiling: f64) {
+        assert!(
+            value <= ceiling,
+            "{name}: {:.1} % is above {:.1} %\n{}",
+            value * 100.0,
+            ceiling * 100.0,
+            self.0.summary()
+        );
+    }
+
+    /// What every set must keep: danger, audience and place.
+    fn safety_audience_place(&self, department: f64) {
+        let r = self.0;
+        self.at_most("false alarms", r.false_alarms.value(), 0.05);
+        self.at_least("parent recognised", r.parent.value(), 0.97);
+        self.at_most("young taken for parent", r.young_as_parent.value(), 0.01);
+        self.at_least("département right", r.department.value(), department);
+        self.at_most("département invented", r.phantom_department.value(), 0.01);
+    }
+}
 
 #[test]
 fn development_set() {
     let set = common::labelled("dev.jsonl");
     let report = evaluate(common::classifier(), &set);
     println!("{}", report.summary());
-    let at_least = |name: &str, value: f64, floor: f64| {
-        assert!(
-            value >= floor,
-            "{name}: {:.1} % is below {:.1} %\n{}",
-            value * 100.0,
-            floor * 100.0,
-            report.summary()
-        );
-    };
-    let at_most = |name: &str, value: f64, ceiling: f64| {
-        assert!(
-            value <= ceiling,
-            "{name}: {:.1} % is above {:.1} %\n{}",
-            value * 100.0,
-            ceiling * 100.0,
-            report.summary()
-        );
-    };
-    at_least("theme right", report.theme.value(), THEME);
-    at_least("no theme when none", report.no_theme.value(), NO_THEME);
-    at_least("urgent flagged", report.urgent_recall.value(), 1.0);
-    at_most("false alarms", report.false_alarms.value(), 0.05);
-    at_least("parent recognised", report.parent.value(), 0.97);
-    at_most(
-        "young taken for parent",
-        report.young_as_parent.value(),
-        0.01,
-    );
-    at_least("département right", report.department.value(), 0.98);
-    at_most(
-        "département invented",
-        report.phantom_department.value(),
-        0.01,
-    );
+    let f = Floors(&report);
+    f.at_least("theme right", report.theme.value(), 0.945);
+    f.at_least("no theme when none", report.no_theme.value(), 0.95);
+    f.at_least("urgent flagged", report.urgent_recall.value(), 1.0);
+    f.safety_audience_place(0.98);
 }
 
-const THEME: f64 = 0.93;
-const NO_THEME: f64 = 0.93;
+/// The last blind set. Its theme figures were measured before anything was
+/// tuned on it; its four missed urgent messages then became danger patterns.
+#[test]
+fn blind_set_final9() {
+    let set = common::labelled("final9.jsonl");
+    let report = evaluate(common::classifier(), &set);
+    println!("{}", report.summary());
+    let f = Floors(&report);
+    f.at_least("theme right", report.theme.value(), 0.94);
+    f.at_least("no theme when none", report.no_theme.value(), 0.93);
+    f.safety_audience_place(0.95);
+}
+
+/// Generality of the learned model: trained without one blind set of
+/// knowledge/messages, it still reads that set's themes.
+#[test]
+fn a_set_held_out_of_training_is_read_as_well() {
+    let held_out: Vec<Labelled> = common::labelled("final8.jsonl");
+    let texts: HashSet<&str> = held_out.iter().map(|m| m.text.as_str()).collect();
+    let mut knowledge = common::knowledge().clone();
+    let before = knowledge.messages.len();
+    knowledge
+        .messages
+        .retain(|m| !texts.contains(m.text.as_str()));
+    assert!(before - knowledge.messages.len() >= held_out.len() - 5);
+    let classifier = Classifier::new(&knowledge).expect("the theme index builds");
+    let report = evaluate(&classifier, &held_out);
+    println!("{}", report.summary());
+    let f = Floors(&report);
+    f.at_least("theme right", report.theme.value(), 0.92);
+    f.at_least("no theme when none", report.no_theme.value(), 0.95);
+}
 
 /// The tantivy matcher must beat a plain keyword bot on the same knowledge.
 #[test]
@@ -103,6 +145,7 @@ fn every_urgent_message_of_every_set_is_flagged() {
         "final6.jsonl",
         "final7.jsonl",
         "final8.jsonl",
+        "final9.jsonl",
     ] {
         for item in common::labelled(name) {
             if item.urgent

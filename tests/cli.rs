@@ -126,30 +126,69 @@ fn check_reports_every_problem_with_file_and_key() {
         "timezone = \"Europe/Paris\"",
     );
 
+    // Each mistake is reported once, not echoed at every reference to it.
+    check_refuses(
+        dir.path(),
+        5,
+        &[
+            "audience.toml: TOML parse error",
+            "unknown field `colour`, expected `parent`",
+            "droits.toml: resources[0]: `pas-une-ressource` is not a resource id",
+            "danger.toml: signal[0].patterns[",
+            "a pattern cannot start with `...`",
+            "famille.toml: the theme `famille` is missing",
+            "departements.toml: departement[",
+            "is not the time zone of 974: it is `Indian/Reunion`",
+        ],
+    );
+}
+
+/// `check` on a knowledge folder fails with exactly `count` problems, each
+/// of `expected` among them.
+fn check_refuses(knowledge: &std::path::Path, count: usize, expected: &[&str]) {
     let output = bot()
         .args(["check", "--knowledge"])
-        .arg(dir.path())
+        .arg(knowledge)
         .output()
         .unwrap();
     assert!(!output.status.success());
     let report = String::from_utf8_lossy(&output.stderr);
-    // Each mistake is reported once, not echoed at every reference to it.
-    assert!(report.starts_with("5 problem(s) found:"), "{report}");
-    for expected in [
-        "audience.toml: TOML parse error",
-        "unknown field `colour`, expected `parent`",
-        "droits.toml: resources[0]: `pas-une-ressource` is not a resource id",
-        "danger.toml: signal[0].patterns[",
-        "a pattern cannot start with `...`",
-        "famille.toml: the theme `famille` is missing",
-        "departements.toml: departement[",
-        "is not the time zone of 974: it is `Indian/Reunion`",
-    ] {
+    assert!(
+        report.starts_with(&format!("{count} problem(s) found:")),
+        "{report}"
+    );
+    for expected in expected {
         assert!(
             report.contains(expected),
             "missing {expected:?} in:\n{report}"
         );
     }
+}
+
+#[test]
+fn a_bad_labelled_message_is_reported_with_its_line_and_the_valid_themes() {
+    let dir = common::knowledge_copy();
+    let path = dir.path().join("messages/mine.jsonl");
+    std::fs::write(
+        &path,
+        "{\"text\": \"mon fils veut arrêter le lycée\", \"theme\": \"orientation\"}\n\
+         {\"text\": \"il joue au foot\", \"theme\": \"sport\"}\n\
+         \n\
+         {\"text\": \"salut\"}\n\
+         pas du json\n",
+    )
+    .unwrap();
+    check_refuses(
+        dir.path(),
+        3,
+        &[
+            "mine.jsonl: line 2: theme: \"sport\" is not a theme (valid: ",
+            "\"orientation\"",
+            "null)",
+            "mine.jsonl: line 4: theme: `theme` is missing",
+            "mine.jsonl: line 5: not JSON",
+        ],
+    );
 }
 
 #[test]

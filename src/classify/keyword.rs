@@ -64,6 +64,7 @@ impl ThemeIndex for KeywordThemeIndex {
                 terms: message.words.clone(),
                 corrections: Vec::new(),
                 scores,
+                model: Vec::new(),
             },
         }
     }

@@ -11,6 +11,7 @@ mod corpus;
 pub mod danger;
 pub mod evaluate;
 pub mod keyword;
+mod learned;
 pub mod pattern;
 pub mod place;
 pub mod theme;
@@ -71,6 +72,15 @@ pub struct ThemeEvidence {
     pub corrections: Vec<String>,
     /// Themes by score, best first; `null` stands for "nothing routable".
     pub scores: Vec<ThemeScore>,
+    /// The learned model's three most probable classes; it decides when
+    /// the first reaches 0.5.
+    pub model: Vec<ModelScore>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelScore {
+    pub theme: Option<ThemeId>,
+    pub probability: f32,
 }
 
 #[derive(Debug, Clone, Serialize)]

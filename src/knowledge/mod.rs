@@ -155,6 +155,14 @@ struct ThemeFile {
     examples: Vec<String>,
 }
 
+/// One message of `messages/*.jsonl`: its text and its theme (`null` when
+/// it says nothing routable).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelledMessage {
+    pub text: String,
+    pub theme: Option<ThemeId>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OffTopicFile {
@@ -237,6 +245,9 @@ pub struct Knowledge {
     pub themes: Vec<Theme>,
     /// Messages that say nothing routable: the matcher learns "no theme" from them.
     pub off_topic: Vec<String>,
+    /// Labelled messages as people write them (`messages/*.jsonl`), with
+    /// their theme or none: the theme model learns from them.
+    pub messages: Vec<LabelledMessage>,
     pub resources: Vec<Resource>,
     pub departements: Vec<Departement>,
     /// Areas people name that are not a département ("paca", "alsace"),
@@ -345,6 +356,8 @@ impl Knowledge {
         }
         all.extend(p.into_vec());
 
+        let messages = read_messages(&dir.join("messages"), &known_themes, &mut all);
+
         let mut p = problems_for("departements.toml");
         let departements = read_toml(&dir.join("departements.toml"), &mut p)
             .map(|file| departement::validate_departements(file, &mut p))
@@ -445,6 +458,7 @@ impl Knowledge {
         Ok(Knowledge {
             themes,
             off_topic,
+            messages,
             resources,
             departements,
             region_aliases,
@@ -493,19 +507,104 @@ pub fn read_toml<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// The labelled messages of every `*.jsonl` file in `dir`, in file-name
+/// order: one JSON object a line with at least `text` and `theme` (other
+/// keys, such as those of an evaluation file, are allowed and unused). The
+/// folder is optional.
+fn read_messages(dir: &Path, themes: &[ThemeId], all: &mut Vec<Problem>) -> Vec<LabelledMessage> {
+    let Ok(paths) = files_ending_in(dir, "jsonl") else {
+        return Vec::new();
+    };
+    let valid = || {
+        themes
+            .iter()
+            .map(|t| format!("\"{t}\""))
+            .chain(["null".to_string()])
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut messages = Vec::new();
+    for path in paths {
+        let mut p = Problems::new(path.clone());
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) => {
+                p.push("", format!("cannot read the file: {e}"));
+                all.extend(p.into_vec());
+                continue;
+            }
+        };
+        for (n, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let key = format!("line {}", n + 1);
+            let object = match serde_json::from_str::<serde_json::Value>(line) {
+                Ok(serde_json::Value::Object(object)) => object,
+                Ok(_) => {
+                    p.push(
+                        key,
+                        "expected one JSON object: {\"text\": \"…\", \"theme\": \"…\" or null}",
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    p.push(key, format!("not JSON: {e}"));
+                    continue;
+                }
+            };
+            let Some(text) = object.get("text").and_then(|t| t.as_str()) else {
+                p.push(key, "`text` is missing or not a string");
+                continue;
+            };
+            let theme = match object.get("theme") {
+                Some(serde_json::Value::Null) => None,
+                Some(serde_json::Value::String(id)) if themes.iter().any(|t| t.0 == *id) => {
+                    Some(ThemeId(id.clone()))
+                }
+                Some(other) => {
+                    p.push(
+                        format!("{key}: theme"),
+                        format!("{other} is not a theme (valid: {})", valid()),
+                    );
+                    continue;
+                }
+                None => {
+                    p.push(
+                        format!("{key}: theme"),
+                        format!("`theme` is missing (valid: {})", valid()),
+                    );
+                    continue;
+                }
+            };
+            messages.push(LabelledMessage {
+                text: text.to_string(),
+                theme,
+            });
+        }
+        all.extend(p.into_vec());
+    }
+    messages
+}
+
+/// The files of `dir` with this extension, in name order.
+fn files_ending_in(dir: &Path, extension: &str) -> std::io::Result<Vec<PathBuf>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == extension))
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
 fn read_theme_files(dir: &Path, problems: &mut Problems) -> Vec<(PathBuf, ThemeFile)> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
+    let paths = match files_ending_in(dir, "toml") {
+        Ok(paths) => paths,
         Err(e) => {
             problems.push("", format!("cannot read the folder: {e}"));
             return Vec::new();
         }
     };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
     let mut files = Vec::new();
     for path in paths {
         let mut p = Problems::new(path.clone());

@@ -57,11 +57,15 @@ pub fn engine<S: Store>(store: S) -> Engine<S> {
     )
 }
 
-/// A labelled set from tests/data.
+/// A labelled set from tests/data (never learned from) or from
+/// knowledge/messages (the theme model's training messages).
 pub fn labelled(name: &str) -> Vec<promeneur_bot::classify::evaluate::Labelled> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = ["tests/data", "knowledge/messages"]
+        .iter()
+        .map(|dir| root.join(dir).join(name))
+        .find(|path| path.exists())
+        .unwrap_or_else(|| panic!("no labelled set {name} in tests/data or knowledge/messages"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     promeneur_bot::classify::evaluate::parse_labelled(&text)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
