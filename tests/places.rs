@@ -162,3 +162,29 @@ fn a_town_that_is_also_a_word_needs_a_cue_that_introduces_a_place() {
         assert_eq!(department(text), None, "{text}");
     }
 }
+
+/// Found on blind sets: a word that is a town's name only with its article,
+/// a town named in slang, a place named with its article after "j'habite".
+#[test]
+fn words_read_as_towns_by_mistake() {
+    for text in [
+        "je suis au travail", // Job (63) and Boulot (70) read "travail"
+        "mon ex revient de garde avec des bleus", // La Garde (83)
+        "c'est quoi le harcèlement au sens de la loi", // Sens (89)
+        "il a perdu 2000 euros sur des sites de paris", // Paris (75)
+        "les paris sportifs c'est interdit avant 18 ans ?",
+    ] {
+        assert_eq!(read(text), (None, vec![]), "{text}");
+    }
+    expect_departments(&[
+        ("hello depuis Pointe-à-Pitre, c'est ici ?", "971"),
+        ("Nous habitons le Pas-de-Calais.", "62"),
+        ("jme suis fait virer au port, jsuis sur Dunkerque", "59"),
+        (
+            "ma fille veut vivre chez son père à Bordeaux, alors que nous habitons Lille",
+            "59",
+        ),
+        ("j'habite à Gap", "05"),
+        ("on est arrivés au Havre hier", "76"),
+    ]);
+}

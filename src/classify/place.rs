@@ -193,6 +193,14 @@ const POSSESSIVES_AND_PLURALS: &[&str] = &["les", "des", "aux", "mes", "tes", "s
 #[rustfmt::skip]
 const NOUN_FOLLOWERS: &[&str] = &["sportif", "sportifs", "truques", "gagnants", "perdus", "foot", "hippiques"];
 
+/// Nouns before "de" that make a common-word commune name the word ("sites
+/// de paris", "appli de paris").
+#[rustfmt::skip]
+const WORD_HEADS: &[&str] = &[
+    "site", "sites", "appli", "applis", "app", "apps", "application", "applications", "jeu",
+    "jeux", "compte", "comptes", "addiction", "pari",
+];
+
 /// Where a message says it is, and how that was read.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlaceReading {
@@ -234,6 +242,8 @@ pub struct PlaceFinder {
     postal: HashMap<String, Vec<DepartementCode>>,
 
     place_words: HashSet<String>,
+    /// Names known only without their article ("havre" for Le Havre).
+    bare_names: HashSet<String>,
 }
 
 impl PlaceFinder {
@@ -274,12 +284,23 @@ impl PlaceFinder {
                 None => entry.push((code.clone(), population)),
             }
         };
+        // A commune whose name is slang ("Job", "Boulot") reads as the word
+        // it stands for ("travail"): it is an ordinary word, as "Sens" is.
+        let no_slang = Slang::new(std::iter::empty());
+        let mut place_words = knowledge.place_words.clone();
+        let mut bare_names = HashSet::new();
+        let mut full_names = HashSet::new();
         for c in &knowledge.communes {
             let folded = fold_phrase(&c.name);
+            if folded != normalize(&c.name, &no_slang).joined() {
+                place_words.insert(folded.clone());
+            }
+            full_names.insert(folded.clone());
             // "Le Havre" is also "au Havre": keep the name without its article
             // for towns big enough that the bare name means them.
             if let Some((article, rest)) = folded.split_once(' ') {
                 if ["le", "la", "les", "l"].contains(&article) && c.population >= 10_000 {
+                    bare_names.insert(rest.to_string());
                     add(rest.to_string(), &c.departement, c.population);
                 }
             }
@@ -292,6 +313,8 @@ impl PlaceFinder {
                 }
             }
         }
+        // "Port" is Le Port only when no commune is named just that.
+        bare_names.retain(|name| !full_names.contains(name));
         for homonyms in communes.values_mut() {
             homonyms.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         }
@@ -307,7 +330,8 @@ impl PlaceFinder {
             communes,
             postal,
 
-            place_words: knowledge.place_words.clone(),
+            place_words,
+            bare_names,
         }
     }
 
@@ -432,7 +456,11 @@ impl PlaceFinder {
                 // "aux paris sportifs", "des paris en ligne": the word, not the city.
                 let as_word = prev.is_some_and(|p| POSSESSIVES_AND_PLURALS.contains(&p))
                     || next.is_some_and(|w| NOUN_FOLLOWERS.contains(&w))
-                    || (next == Some("en") && after_next == Some("ligne"));
+                    || (next == Some("en") && after_next == Some("ligne"))
+                    // "des sites de paris", "au sens de la loi"
+                    || (matches!(prev, Some("de" | "d"))
+                        && before_prev.is_some_and(|p| WORD_HEADS.contains(&p)))
+                    || (prev == Some("au") && matches!(next, Some("de" | "du" | "d" | "des")));
                 if as_word && self.place_words.contains(&phrase) {
                     continue;
                 }
@@ -469,14 +497,32 @@ impl PlaceFinder {
         // "a" is also the verb ("il a eu"): a short name that is a word ("Eu",
         // "Y", "Bar") needs a cue that can only introduce a place.
         let short = phrase.len() < 4;
-        let place_cue = prev
-            .is_some_and(|p| ["habite", "habites", "vis", "vit", "ville", "commune"].contains(&p));
-        let accepted = if common && short {
+        let place_cue = prev.is_some_and(|p| {
+            [
+                "habite", "habites", "habitons", "habitez", "vis", "vit", "vivons", "ville",
+                "commune",
+            ]
+            .contains(&p)
+        });
+        let accepted = if common && self.bare_names.contains(phrase) {
+            // "au Havre", "du Port": a common word stands for a town named
+            // with its article only after the article fused with "à" or "de"
+            // ("de garde" is not La Garde).
             place_cue
+                || (prev.is_some_and(|p| ["au", "aux", "du", "des"].contains(&p))
+                    && biggest >= TOWN)
+        } else if common && short {
+            // "à Gap" is the town; "il a eu" is not Eu.
+            place_cue || (strong_cue && biggest >= BIG_CITY)
         } else if common && article {
-            place_cue || ((strong_cue || weak_cue) && biggest >= BIG_CITY)
-        } else if common {
+            // "nous habitons le Pas-de-Calais" is not Le Pas (53, 300 people).
+            (place_cue && biggest >= VILLAGE) || ((strong_cue || weak_cue) && biggest >= BIG_CITY)
+        } else if common && words < 3 {
             (strong_cue && biggest >= TOWN) || (weak_cue && biggest >= BIG_CITY)
+        } else if common {
+            // Three ordinary words in a row that make a town's name
+            // ("depuis Pointe-à-Pitre") are rarely anything else.
+            (strong_cue || weak_cue) && biggest >= TOWN
         } else {
             biggest >= BIG_CITY
                 || (strong_cue && (biggest >= VILLAGE || words > 1))
@@ -497,8 +543,13 @@ impl PlaceFinder {
                 .map(|(c, _)| c.clone())
                 .collect()
         };
+        // A name that is also a word is weaker evidence than a name that is
+        // only a name ("au port, je suis sur Dunkerque" is Dunkerque), and
+        // "j'habite" makes any name stronger ("chez son père à Bordeaux,
+        // nous habitons Lille" is Lille).
+        let strength = u8::from(obvious) + 2 + u8::from(place_cue) - u8::from(common);
         Some(Sighting {
-            strength: if obvious { 3 } else { 2 },
+            strength,
             certain: obvious,
             codes,
             text: phrase.to_string(),
@@ -519,7 +570,9 @@ fn introduced_as_place(words: &[String], i: usize, n: usize) -> bool {
         || prev.is_some_and(|p| ARTICLES.contains(&p))
         || (prev.is_some_and(|p| PLURAL_ARTICLES.contains(&p))
             && before_prev.is_some_and(|p| ARTICLES.contains(&p)));
-    introduced && !next.is_some_and(|w| WORD_FOLLOWERS.contains(&w))
+    let headed =
+        matches!(prev, Some("de" | "d")) && before_prev.is_some_and(|p| WORD_HEADS.contains(&p));
+    introduced && !headed && !next.is_some_and(|w| WORD_FOLLOWERS.contains(&w))
 }
 
 fn certain(strength: u8, code: DepartementCode, text: &str, rule: &'static str) -> Sighting {
