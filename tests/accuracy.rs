@@ -78,7 +78,8 @@ fn blind_set_final9() {
 }
 
 /// Generality of the learned model: trained without one blind set of
-/// knowledge/messages, it still reads that set's themes.
+/// knowledge/messages (and without the 24 of its messages that other sets
+/// repeat word for word), it still reads that set's themes.
 #[test]
 fn a_set_held_out_of_training_is_read_as_well() {
     let held_out: Vec<Labelled> = common::labelled("final8.jsonl");
@@ -93,7 +94,7 @@ fn a_set_held_out_of_training_is_read_as_well() {
     let report = evaluate(&classifier, &held_out);
     println!("{}", report.summary());
     let f = Floors(&report);
-    f.at_least("theme right", report.theme.value(), 0.92);
+    f.at_least("theme right", report.theme.value(), 0.915);
     f.at_least("no theme when none", report.no_theme.value(), 0.95);
 }
 

@@ -29,7 +29,7 @@ pub(super) struct Training {
 }
 
 pub(super) const TRAINING: Training = Training {
-    epochs: 6,
+    epochs: 3,
     learning_rate: 0.5,
     l2: 1e-6,
 };
@@ -50,58 +50,67 @@ struct Group {
 }
 
 impl Group {
-    fn build(docs: impl Iterator<Item = Vec<String>>, offset: u32) -> Group {
+    /// The group of these documents' terms, and each document's term ids
+    /// (so training hashes every term once).
+    fn build<T: AsRef<str>>(
+        docs: impl Iterator<Item = impl Iterator<Item = T>>,
+        offset: u32,
+    ) -> (Group, Vec<Vec<u32>>) {
         let mut ids: HashMap<String, u32> = HashMap::new();
         let mut df: Vec<u32> = Vec::new();
-        let mut n = 0u32;
+        let mut documents = Vec::new();
         for terms in docs {
-            n += 1;
-            let mut seen: Vec<u32> = terms
-                .into_iter()
+            let mut doc: Vec<u32> = terms
                 .map(|t| {
-                    let next = ids.len() as u32;
-                    let id = *ids.entry(t).or_insert(next);
-                    if id as usize == df.len() {
-                        df.push(0);
+                    let t = t.as_ref();
+                    match ids.get(t) {
+                        Some(&id) => id,
+                        None => {
+                            let id = df.len() as u32;
+                            ids.insert(t.to_string(), id);
+                            df.push(0);
+                            id
+                        }
                     }
-                    id
                 })
                 .collect();
-            seen.sort_unstable();
+            doc.sort_unstable();
+            let mut seen = doc.clone();
             seen.dedup();
             for id in seen {
                 df[id as usize] += 1;
             }
+            documents.push(doc);
         }
+        let n = documents.len() as f32;
         let idf = df
             .iter()
-            .map(|&d| ((1.0 + n as f32) / (1.0 + d as f32)).ln() + 1.0)
+            .map(|&d| ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0)
             .collect();
-        Group { ids, idf, offset }
+        (Group { ids, idf, offset }, documents)
     }
 
     fn len(&self) -> u32 {
         self.idf.len() as u32
     }
 
-    /// The group's part of a feature vector: log term frequency × idf,
-    /// scaled to unit length; unknown terms are left out.
-    fn vector<'a>(&self, terms: impl Iterator<Item = &'a str>, out: &mut Vec<(u32, f32)>) {
-        let mut counts: HashMap<u32, f32> = HashMap::new();
-        for term in terms {
-            if let Some(&id) = self.ids.get(term) {
-                *counts.entry(id).or_default() += 1.0;
-            }
-        }
+    /// The ids of the terms this group knows, sorted.
+    fn ids_of<'a>(&self, terms: impl Iterator<Item = &'a str>) -> Vec<u32> {
+        let mut ids: Vec<u32> = terms.filter_map(|t| self.ids.get(t).copied()).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The group's part of a feature vector from sorted term ids: log term
+    /// frequency × idf, scaled to unit length (summed in id order, so the
+    /// same text always gives the same bits).
+    fn vector(&self, sorted_ids: &[u32], out: &mut Vec<(u32, f32)>) {
         let start = out.len();
-        out.extend(
-            counts
-                .into_iter()
-                .map(|(id, tf)| (self.offset + id, (1.0 + tf.ln()) * self.idf[id as usize])),
-        );
-        // In id order before summing, so the same text always gives the
-        // same bits (a hash map's order varies from run to run).
-        out[start..].sort_unstable_by_key(|(id, _)| *id);
+        for run in sorted_ids.chunk_by(|a, b| a == b) {
+            let id = run[0];
+            let tf = run.len() as f32;
+            out.push((self.offset + id, (1.0 + tf.ln()) * self.idf[id as usize]));
+        }
         let norm = out[start..].iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
         if norm > 0.0 {
             for (_, v) in &mut out[start..] {
@@ -133,9 +142,23 @@ pub(super) struct Learned {
 
 impl Learned {
     pub(super) fn train(samples: &[Sample], classes: usize, t: Training) -> Learned {
-        let stems = Group::build(samples.iter().map(|s| stem_terms(&s.stems)), 0);
-        let words = Group::build(samples.iter().map(|s| s.words.clone()), stems.len());
+        let (stems, stem_docs) =
+            Group::build(samples.iter().map(|s| stem_terms(&s.stems).into_iter()), 0);
+        let (words, word_docs) = Group::build(
+            samples.iter().map(|s| s.words.iter().map(String::as_str)),
+            stems.len(),
+        );
         let features = (stems.len() + words.len()) as usize;
+        let vectors: Vec<Vec<(u32, f32)>> = stem_docs
+            .iter()
+            .zip(&word_docs)
+            .map(|(s, w)| {
+                let mut x = Vec::with_capacity(s.len() + w.len());
+                stems.vector(s, &mut x);
+                words.vector(w, &mut x);
+                x
+            })
+            .collect();
         let mut model = Learned {
             stems,
             words,
@@ -143,11 +166,6 @@ impl Learned {
             weights: vec![0.0; features * classes],
             bias: vec![0.0; classes],
         };
-        let vectors: Vec<Vec<(u32, f32)>> = samples
-            .iter()
-            .map(|s| model.vector(&s.stems, &s.words))
-            .collect();
-
         let mut squares = vec![1e-8f32; features * classes];
         let mut bias_squares = vec![1e-8f32; classes];
         let mut order: Vec<usize> = (0..samples.len()).collect();
@@ -177,11 +195,12 @@ impl Learned {
                 }
                 for &(f, v) in x {
                     let row = f as usize * classes;
-                    for (k, g) in probabilities.iter().enumerate() {
-                        let w = &mut model.weights[row + k];
+                    let weights = &mut model.weights[row..][..classes];
+                    let squares = &mut squares[row..][..classes];
+                    for ((w, s), g) in weights.iter_mut().zip(squares).zip(&probabilities) {
                         let grad = g * v + t.l2 * *w;
-                        squares[row + k] += grad * grad;
-                        *w -= t.learning_rate * grad / squares[row + k].sqrt();
+                        *s += grad * grad;
+                        *w -= t.learning_rate * grad / s.sqrt();
                     }
                 }
             }
@@ -190,11 +209,16 @@ impl Learned {
     }
 
     fn vector(&self, stems: &[String], words: &[String]) -> Vec<(u32, f32)> {
+        let terms = stem_terms(stems);
         let mut out = Vec::new();
-        self.stems
-            .vector(stem_terms(stems).iter().map(String::as_str), &mut out);
-        self.words
-            .vector(words.iter().map(String::as_str), &mut out);
+        self.stems.vector(
+            &self.stems.ids_of(terms.iter().map(String::as_str)),
+            &mut out,
+        );
+        self.words.vector(
+            &self.words.ids_of(words.iter().map(String::as_str)),
+            &mut out,
+        );
         out
     }
 

@@ -181,13 +181,13 @@ impl TantivyThemeIndex {
             }
         }
         let (bayes, bayes_unseen) = naive_bayes(
-            docs.iter().zip(stems).map(|(meta, stems)| {
+            docs.iter().zip(&stems).map(|(meta, stems)| {
                 let weight = if meta.kind == DocKind::Keyword {
                     tuning.keyword_repeat as f32
                 } else {
                     1.0
                 };
-                (stems, class_of(meta), weight)
+                (stems.clone(), class_of(meta), weight)
             }),
             classes,
         );
@@ -205,30 +205,42 @@ impl TantivyThemeIndex {
             }
         }
 
+        // The knowledge's own texts need no typo correction: their stems
+        // are those already found.
         let mut samples: Vec<Sample> = docs
             .iter()
             .zip(&texts)
-            .map(|(meta, text)| {
-                let weight = if meta.kind == DocKind::Keyword {
+            .zip(stems)
+            .map(|((meta, text), stems)| Sample {
+                stems,
+                words: words_of(text),
+                class: class_of(meta),
+                weight: if meta.kind == DocKind::Keyword {
                     KEYWORD_SAMPLE_WEIGHT
                 } else {
                     1.0
-                };
-                sample(&lexicon, text, class_of(meta), weight)
+                },
             })
             .collect();
-        samples.extend(knowledge.messages.iter().map(|m| {
-            let class = m
-                .theme
-                .as_ref()
-                .and_then(|id| themes.iter().position(|t| t == id))
-                .unwrap_or(classes - 1);
-            sample(&lexicon, &normalize(&m.text, slang).joined(), class, 1.0)
-        }));
-        let model = Learned::train(&samples, classes, TRAINING);
-
-        let examples = Corpus::build(texts.into_iter().zip(0u64..))?;
-        let profiles = Corpus::build(profiles.into_iter().zip(0u64..))?;
+        // The model learns on one core while tantivy indexes on the other.
+        let (model, examples, profiles) = std::thread::scope(|scope| {
+            let model = scope.spawn(|| {
+                samples.extend(knowledge.messages.iter().map(|m| {
+                    let class = m
+                        .theme
+                        .as_ref()
+                        .and_then(|id| themes.iter().position(|t| t == id))
+                        .unwrap_or(classes - 1);
+                    sample(&lexicon, &normalize(&m.text, slang).joined(), class, 1.0)
+                }));
+                Learned::train(&samples, classes, TRAINING)
+            });
+            let examples = Corpus::build(texts.into_iter().zip(0u64..));
+            let profiles = Corpus::build(profiles.into_iter().zip(0u64..));
+            let model = model.join().expect("training does not panic");
+            (model, examples, profiles)
+        });
+        let (examples, profiles) = (examples?, profiles?);
         Ok(TantivyThemeIndex {
             themes,
             docs,
@@ -253,14 +265,17 @@ fn sample(lexicon: &Lexicon, text: &str, class: usize, weight: f32) -> Sample {
             .into_iter()
             .map(|(s, _)| s)
             .collect(),
-        words: text
-            .split(' ')
-            .filter(|w| !w.is_empty())
-            .map(String::from)
-            .collect(),
+        words: words_of(text),
         class,
         weight,
     }
+}
+
+fn words_of(text: &str) -> Vec<String> {
+    text.split(' ')
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// The share of a keyword's words that the message contains (typos are
