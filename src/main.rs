@@ -241,22 +241,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let set = evaluate::parse_labelled(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let report = evaluate::evaluate(&classifier, &set);
+            let mut out = String::new();
             if misses {
                 for miss in &report.misses {
-                    println!(
-                        "{:<10} expected {:<22} got {:<22} {}",
+                    out.push_str(&format!(
+                        "{:<10} expected {:<22} got {:<22} {}\n",
                         miss.what, miss.expected, miss.got, miss.text
-                    );
+                    ));
                 }
-                println!();
+                out.push('\n');
             }
-            println!(
-                "{} ({} messages)\n{}",
+            out.push_str(&format!(
+                "{} ({} messages)\n{}\ntheme right, by theme:\n{}\n",
                 file.display(),
                 set.len(),
-                report.summary()
-            );
-            println!("theme right, by theme:\n{}", report.per_theme_summary());
+                report.summary(),
+                report.per_theme_summary()
+            ));
+            // A reader that stops early (`| head`) is not an error.
+            match std::io::stdout().lock().write_all(out.as_bytes()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+                _ => {}
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Classify { explain } => {
