@@ -356,6 +356,29 @@ impl ThemeIndex for TantivyThemeIndex {
         let query = self.lexicon.query(&message.joined());
         let stems: Vec<String> = query.stems.iter().map(|(s, _)| s.clone()).collect();
         let learned = self.model.probabilities(&stems, &message.words);
+        // Class `themes.len()` is "nothing routable".
+        let none = self.themes.len();
+        let (best_class, best_p) = learned
+            .iter()
+            .copied()
+            .enumerate()
+            .fold((none, 0.0f32), |a, b| if b.1 > a.1 { b } else { a });
+        // The learned model's answer when it is sure; the nearest entries
+        // are then searched only for an explanation.
+        let sure = (best_p >= MODEL_SURE).then(|| {
+            if best_class == none {
+                (None, 0.0)
+            } else {
+                (Some(self.themes[best_class].clone()), best_p)
+            }
+        });
+        if let (Some((theme, confidence)), false) = (&sure, explain) {
+            return ThemeMatch {
+                theme: theme.clone(),
+                confidence: (confidence * 100.0).round() / 100.0,
+                evidence: ThemeEvidence::default(),
+            };
+        }
         // A search over an in-memory index fails only on a bug; the message
         // then gets "no theme", which the conversation handles by asking.
         let hits = self.examples.search(&query, VOTERS).unwrap_or_default();
@@ -364,8 +387,6 @@ impl ThemeIndex for TantivyThemeIndex {
             .search(&query, self.themes.len() + 1)
             .unwrap_or_default();
 
-        // Class `themes.len()` is "nothing routable".
-        let none = self.themes.len();
         let mut votes: Vec<Vec<(f32, usize)>> = vec![Vec::new(); none + 1];
         for (score, doc_ref) in hits {
             let meta = &self.docs[doc_ref];
@@ -430,20 +451,7 @@ impl ThemeIndex for TantivyThemeIndex {
             }
             _ => (None, 0.0),
         };
-        let (best_class, best_p) = learned
-            .iter()
-            .copied()
-            .enumerate()
-            .fold((none, 0.0f32), |a, b| if b.1 > a.1 { b } else { a });
-        let (theme, confidence) = if best_p >= MODEL_SURE {
-            if best_class == none {
-                (None, 0.0)
-            } else {
-                (Some(self.themes[best_class].clone()), best_p)
-            }
-        } else {
-            (theme, confidence)
-        };
+        let (theme, confidence) = sure.unwrap_or((theme, confidence));
 
         if !explain {
             return ThemeMatch {
