@@ -13,6 +13,9 @@ use promeneur_bot::knowledge::Knowledge;
 use promeneur_bot::store::SqliteStore;
 use serde::Serialize;
 use std::io::IsTerminal;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;

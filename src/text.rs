@@ -7,7 +7,7 @@
 //! are one word everywhere. This module never stems (the theme index does)
 //! and never fails: any text, however odd, gives a (possibly empty) token list.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// The longest message we read, in bytes. Longer text is cut at a character
 /// boundary: a real question fits in far less, and the cap keeps the
@@ -37,6 +37,22 @@ impl Slang {
 
     fn expand(&self, word: &str) -> Option<&[String]> {
         self.expansions.get(word).map(Vec::as_slice)
+    }
+
+    /// An already folded phrase with its slang expanded; `None` when it has
+    /// none (the phrase reads as written).
+    pub fn expand_folded(&self, folded: &str) -> Option<String> {
+        if !folded.split(' ').any(|w| self.expansions.contains_key(w)) {
+            return None;
+        }
+        let words: Vec<&str> = folded
+            .split(' ')
+            .flat_map(|w| match self.expand(w) {
+                Some(expansion) => expansion.iter().map(String::as_str).collect(),
+                None => vec![w],
+            })
+            .collect();
+        Some(words.join(" "))
     }
 }
 
@@ -251,6 +267,17 @@ mod tests {
     fn words(text: &str) -> Vec<String> {
         let slang = Slang::new([("jsp", "je sais pas"), ("g", "j'ai"), ("chui", "je suis")]);
         normalize(text, &slang).words
+    }
+
+    #[test]
+    fn a_folded_phrase_gets_the_same_slang_as_a_message() {
+        let slang = Slang::new([("boulot", "travail"), ("jsp", "je sais pas")]);
+        for name in ["Le Boulot", "Saint-Jsp-du-Boulot", "Blois"] {
+            let folded = fold_phrase(name);
+            let expanded = slang.expand_folded(&folded).unwrap_or(folded);
+            assert_eq!(expanded, normalize(name, &slang).joined(), "{name}");
+        }
+        assert_eq!(slang.expand_folded("blois"), None);
     }
 
     #[test]

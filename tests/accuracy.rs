@@ -1,7 +1,7 @@
-//! Accuracy on labelled messages the theme model never learns from: the
+//! Accuracy on labelled messages the models never learn from: the
 //! development set (tests/data/dev.jsonl, 546 messages written for the
-//! project) and the blind set final9 (488 messages written by someone who
-//! had not seen the knowledge base). Each threshold sits just below what the
+//! project) and the blind sets final9 and final10 (488 and 512 messages
+//! written by someone who had not seen the knowledge base). Each threshold sits just below what the
 //! classifier reaches, so a change that makes it worse fails here. The sets
 //! of knowledge/messages are training data: their theme accuracy says
 //! nothing of generality, except when one is held out of training (the
@@ -68,13 +68,31 @@ fn development_set() {
 /// tuned on it; its four missed urgent messages then became danger patterns.
 #[test]
 fn blind_set_final9() {
-    let set = common::labelled("final9.jsonl");
+    blind_set("final9.jsonl", 0.94, 0.93, 0.95);
+}
+
+/// The newest blind set. Before anything was tuned on it: theme 96.4 %,
+/// no theme 94.4 %, urgent 91.1 % with 5.8 % false alarms, parent 94.1 %,
+/// département 96.2 %. It then chose the learned danger model's two
+/// thresholds (with dev and final9), and its last three missed urgent
+/// messages and six missed parents became patterns. The département floor
+/// is its own: two "Romorantin" (Romorantin-Lanthenay) are not read, and
+/// three names its writer took as ambiguous (Grigny, Noisy, Saint-Pierre)
+/// get the bigger town.
+#[test]
+fn blind_set_final10() {
+    blind_set("final10.jsonl", 0.96, 0.94, 0.96);
+}
+
+/// A blind set's floors: theme, no theme, then danger, audience and place.
+fn blind_set(name: &str, theme: f64, no_theme: f64, department: f64) {
+    let set = common::labelled(name);
     let report = evaluate(common::classifier(), &set);
     println!("{}", report.summary());
     let f = Floors(&report);
-    f.at_least("theme right", report.theme.value(), 0.94);
-    f.at_least("no theme when none", report.no_theme.value(), 0.93);
-    f.safety_audience_place(0.95);
+    f.at_least("theme right", report.theme.value(), theme);
+    f.at_least("no theme when none", report.no_theme.value(), no_theme);
+    f.safety_audience_place(department);
 }
 
 /// Generality of the learned model: trained without one blind set of
@@ -147,6 +165,7 @@ fn every_urgent_message_of_every_set_is_flagged() {
         "final7.jsonl",
         "final8.jsonl",
         "final9.jsonl",
+        "final10.jsonl",
     ] {
         for item in common::labelled(name) {
             if item.urgent

@@ -175,18 +175,20 @@ fn a_bad_labelled_message_is_reported_with_its_line_and_the_valid_themes() {
          {\"text\": \"il joue au foot\", \"theme\": \"sport\"}\n\
          \n\
          {\"text\": \"salut\"}\n\
-         pas du json\n",
+         pas du json\n\
+         {\"text\": \"je veux mourir\", \"theme\": \"sante-mentale\", \"urgent\": \"oui\"}\n",
     )
     .unwrap();
     check_refuses(
         dir.path(),
-        3,
+        4,
         &[
             "mine.jsonl: line 2: theme: \"sport\" is not a theme (valid: ",
             "\"orientation\"",
             "null)",
             "mine.jsonl: line 4: theme: `theme` is missing",
             "mine.jsonl: line 5: not JSON",
+            "mine.jsonl: line 6: urgent: \"oui\" is not true or false",
         ],
     );
 }

@@ -110,3 +110,32 @@ fn numbers_and_places_never_raise_danger() {
         assert!(signals(text).is_empty(), "{text}: {:?}", signals(text));
     }
 }
+
+/// The learned danger model: it rules out what only shares a danger
+/// example's words, and raises a danger that no pattern, word or example
+/// foresaw, even behind a topic cue ("c'est quoi le numéro").
+#[test]
+fn the_learned_model_weighs_closeness_and_reads_what_patterns_miss() {
+    // Each is close to a danger example ("ma copine se scarifie et elle veut
+    // pas que j'en parle", "je me scarifie depuis 6 mois et j'arrive pas a
+    // arreter", "ça se passe mal quand il boit") and said nothing of one.
+    for text in [
+        "jsuis une meuf et je crois que jaime les filles, jsais pas a qui en parler",
+        "jarrive pas a arreter la coc, j'en prends tous les weekends depuis 6 mois",
+        "ma mère est en prison et je vis chez ma tante, ca se passe mal",
+        "ma meuf veut plus coucher avec moi depuis 1 mois, jfais quoi",
+    ] {
+        assert!(signals(text).is_empty(), "{text}: {:?}", signals(text));
+    }
+    let text = "ce soir jpeux pas rentrer chez moi et jai pas d'argent pour l'hotel, c'est quoi le numero pour dormir quelque part";
+    let (reading, hits) = common::classifier().read_with_danger(text);
+    assert!(reading.urgent, "{text}");
+    assert!(
+        hits.iter().any(|h| h.pattern.starts_with("model: ")),
+        "{hits:?}"
+    );
+    assert!(
+        hits.iter().all(|h| h.theme.is_none()),
+        "a signal the model guessed names no theme: {hits:?}"
+    );
+}

@@ -7,14 +7,15 @@
 //! logs or keeps a message.
 
 use crate::text::edit_distance_within;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
+use std::cell::RefCell;
 use tantivy::collector::TopDocs;
 use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST};
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    StopWordFilter, TextAnalyzer,
+    AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer,
+    Stemmer, StopWordFilter, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
 };
 use tantivy::{Index, IndexWriter, Searcher, TantivyDocument, Term};
 
@@ -154,9 +155,90 @@ pub(super) fn analyzer(stem: bool) -> TextAnalyzer {
             FRENCH_STOP_WORDS.iter().map(|w| w.to_string()),
         ));
     if stem {
-        builder.filter(Stemmer::new(Language::French)).build()
+        builder.filter(RememberingStemmer).build()
     } else {
         builder.build()
+    }
+}
+
+/// Words whose stem a thread remembers: the build stems the knowledge
+/// base's few thousand words hundreds of thousands of times. Past this many,
+/// a new word is stemmed and not kept (messages bring words without end).
+const REMEMBERED_STEMS: usize = 100_000;
+
+thread_local! {
+    static STEMS: RefCell<(HashMap<String, String>, TextAnalyzer)> = RefCell::new((
+        HashMap::default(),
+        TextAnalyzer::builder(RawTokenizer::default())
+            .filter(Stemmer::new(Language::French))
+            .build(),
+    ));
+}
+
+/// tantivy's French stemmer, each word's stem remembered by the thread.
+#[derive(Clone)]
+struct RememberingStemmer;
+
+impl TokenFilter for RememberingStemmer {
+    type Tokenizer<T: Tokenizer> = RememberingStemmerFilter<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> RememberingStemmerFilter<T> {
+        RememberingStemmerFilter { inner: tokenizer }
+    }
+}
+
+#[derive(Clone)]
+struct RememberingStemmerFilter<T> {
+    inner: T,
+}
+
+impl<T: Tokenizer> Tokenizer for RememberingStemmerFilter<T> {
+    type TokenStream<'a> = RememberingStemmerStream<T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        RememberingStemmerStream {
+            tail: self.inner.token_stream(text),
+        }
+    }
+}
+
+struct RememberingStemmerStream<T> {
+    tail: T,
+}
+
+impl<T: TokenStream> TokenStream for RememberingStemmerStream<T> {
+    fn advance(&mut self) -> bool {
+        if !self.tail.advance() {
+            return false;
+        }
+        let token = self.tail.token_mut();
+        STEMS.with(|cell| {
+            let (stems, stemmer) = &mut *cell.borrow_mut();
+            if let Some(stem) = stems.get(&token.text) {
+                token.text.clone_from(stem);
+                return;
+            }
+            let mut stream = stemmer.token_stream(&token.text);
+            let stem = if stream.advance() {
+                stream.token().text.clone()
+            } else {
+                token.text.clone()
+            };
+            drop(stream);
+            if stems.len() < REMEMBERED_STEMS {
+                stems.insert(std::mem::take(&mut token.text), stem.clone());
+            }
+            token.text = stem;
+        });
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.tail.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.tail.token_mut()
     }
 }
 
@@ -197,8 +279,8 @@ impl Lexicon {
     ) -> Lexicon {
         let stem_analyzer = analyzer(true);
         let word_analyzer = analyzer(false);
-        let mut spread: HashMap<String, Vec<u32>> = HashMap::new();
-        let mut vocabulary: HashMap<String, u32> = HashMap::new();
+        let mut spread: HashMap<String, Vec<u32>> = HashMap::default();
+        let mut vocabulary: HashMap<String, u32> = HashMap::default();
         for (text, class) in texts {
             for stem in analyse(&stem_analyzer, text) {
                 spread.entry(stem).or_insert_with(|| vec![0; classes])[class] += 1;
@@ -207,7 +289,7 @@ impl Lexicon {
                 *vocabulary.entry(word).or_default() += 1;
             }
         }
-        let mut deletions: HashMap<String, Vec<String>> = HashMap::new();
+        let mut deletions: HashMap<String, Vec<String>> = HashMap::default();
         for word in vocabulary.keys().filter(|w| correctable(w)) {
             for deleted in one_deletion(word) {
                 deletions.entry(deleted).or_default().push(word.clone());
@@ -240,20 +322,11 @@ impl Lexicon {
             .into_iter()
             .take(MAX_QUERY_TERMS)
             .map(|word| {
-                if self.vocabulary.contains_key(&word) {
-                    return word;
+                let read = self.read_word(&word);
+                if read.corrected {
+                    corrections.push(format!("{word} → {}", read.word));
                 }
-                if let Some(rest) = unglue(&word).filter(|rest| self.vocabulary.contains_key(*rest))
-                {
-                    return rest.to_string();
-                }
-                match self.correct(&word) {
-                    Some(known) => {
-                        corrections.push(format!("{word} → {known}"));
-                        known.to_string()
-                    }
-                    None => word,
-                }
+                read.word.to_string()
             })
             .collect();
         let stems = analyse(&self.stem_analyzer, &words.join(" "))
@@ -264,6 +337,57 @@ impl Lexicon {
             })
             .collect();
         MessageQuery { stems, corrections }
+    }
+
+    /// The stems [`Lexicon::query`] gives, each word's reading kept in
+    /// `memo`: the same words come back across thousands of training texts.
+    pub(super) fn query_stems(
+        &self,
+        text: &str,
+        memo: &mut HashMap<String, Vec<String>>,
+    ) -> Vec<String> {
+        let mut stems: Vec<String> = Vec::new();
+        for word in analyse(&self.word_analyzer, text)
+            .into_iter()
+            .take(MAX_QUERY_TERMS)
+        {
+            let of_word = memo
+                .entry(word)
+                .or_insert_with_key(|word| analyse(&self.stem_analyzer, self.read_word(word).word));
+            for stem in of_word.iter() {
+                if !stems.contains(stem) {
+                    stems.push(stem.clone());
+                }
+            }
+        }
+        stems
+    }
+
+    /// A word as the vocabulary knows it: itself, without a glued pronoun
+    /// ("jvape"), or corrected ("harcelemnt").
+    fn read_word<'a>(&'a self, word: &'a str) -> ReadWord<'a> {
+        if self.vocabulary.contains_key(word) {
+            return ReadWord {
+                word,
+                corrected: false,
+            };
+        }
+        if let Some(rest) = unglue(word).filter(|rest| self.vocabulary.contains_key(*rest)) {
+            return ReadWord {
+                word: rest,
+                corrected: false,
+            };
+        }
+        match self.correct(word) {
+            Some(known) => ReadWord {
+                word: known,
+                corrected: true,
+            },
+            None => ReadWord {
+                word,
+                corrected: false,
+            },
+        }
     }
 
     /// The known word one typo away (a letter missing, added, replaced or
@@ -294,6 +418,11 @@ impl Lexicon {
                 freq(a).cmp(&freq(b)).then_with(|| b.cmp(a))
             })
     }
+}
+
+struct ReadWord<'a> {
+    word: &'a str,
+    corrected: bool,
 }
 
 /// Words worth correcting: long enough that one typo leaves them
@@ -337,6 +466,59 @@ mod tests {
             3,
             "negation and \"bien\" are kept: \"ça va pas\" says something"
         );
+    }
+
+    #[test]
+    fn remembered_readings_give_the_query_s_stems() {
+        let lexicon = Lexicon::build(
+            [
+                ("harcelement a l ecole", 0),
+                ("je vapote trop", 1),
+                ("parcoursup me saoule", 0),
+            ]
+            .into_iter(),
+            2,
+            0.3,
+        );
+        let mut memo = HashMap::default();
+        for text in [
+            "harcelemnt ecole ecole",
+            "jvapote trop parcoursup",
+            "un mot inconnu harcelement",
+            "",
+        ] {
+            let stems: Vec<String> = lexicon
+                .query(text)
+                .stems
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect();
+            assert_eq!(lexicon.query_stems(text, &mut memo), stems, "{text}");
+        }
+    }
+
+    #[test]
+    fn remembered_stems_are_tantivy_s() {
+        let mut plain = TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(Stemmer::new(Language::French))
+            .build();
+        let text = "harcelement harceler harcelement continuellement ecoles ecoles";
+        let mut expected = Vec::new();
+        let mut stream = plain.token_stream(text);
+        while stream.advance() {
+            expected.push(stream.token().text.clone());
+        }
+        let mut remembering = TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RememberingStemmer)
+            .build();
+        for _ in 0..2 {
+            let mut got = Vec::new();
+            let mut stream = remembering.token_stream(text);
+            while stream.advance() {
+                got.push(stream.token().text.clone());
+            }
+            assert_eq!(got, expected);
+        }
     }
 
     #[test]

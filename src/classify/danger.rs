@@ -1,7 +1,7 @@
 //! Danger signals: a message saying that someone is at risk now.
 //!
 //! Deliberately sensitive: a false alarm costs a young person a list of lines
-//! they did not need; a miss can cost far more. Three readers, any of which
+//! they did not need; a miss can cost far more. Four readers, any of which
 //! raises a signal:
 //! - the patterns of `knowledge/danger.toml` describe situations ("envie de
 //!   mourir", "il menace de publier mes photos"), not topics, so a question
@@ -10,9 +10,13 @@
 //! - closeness to the messages of `knowledge/danger-examples.toml`, weighed
 //!   against messages that use the same words and signal nothing ("c'est quoi
 //!   la sextorsion", "je vais crever de rire"), for the many ways of saying a
-//!   danger that no pattern foresaw.
+//!   danger that no pattern foresaw;
+//! - the learned danger model (trained with the theme model, on the danger
+//!   and safe examples and the labelled messages of `knowledge/messages/`):
+//!   closeness counts only when the model does not rule the danger out, and
+//!   the model raises a signal alone when it is sure.
 //!
-//! The last two stay silent when the message is plainly about a topic ("c'est
+//! Words and closeness stay silent when the message is plainly about a topic ("c'est
 //! quoi", "en cours", "mdr"). This reader never decides what to answer: it
 //! says which signals are there.
 
@@ -36,6 +40,15 @@ const MIN_CLOSENESS: f32 = 7.0;
 /// that keeps false alarms under 5 % on the development sets: a missed danger
 /// costs far more than a list of lines someone did not need.
 const SAFE_MARGIN: f32 = 0.8;
+/// Closeness to a danger example counts only when the learned danger
+/// model gives the message at least this probability: it rules out the
+/// near misses that share a danger example's words but not its meaning
+/// ("il rentre dans ma chambre sans frapper").
+const CLOSENESS_CONFIRMED: f32 = 0.1;
+/// The learned danger model raises a signal on its own from this
+/// probability, for the ways of saying a danger no pattern and no example
+/// foresaw.
+const MODEL_SURE: f32 = 0.85;
 /// Weight of a stem that appears equally in every class (see [`Lexicon::build`]).
 const SPREAD_FLOOR: f32 = 0.3;
 
@@ -44,10 +57,13 @@ const SPREAD_FLOOR: f32 = 0.3;
 pub struct DangerHit {
     pub signal: String,
     pub label: String,
+    /// The signal's theme; none when the learned model raised it alone
+    /// (which danger it is then is a guess).
     pub theme: Option<crate::knowledge::ThemeId>,
     /// The emergency lines for this signal, in the order to show them.
     pub lines: Vec<ResourceId>,
-    /// What recognised it: a pattern, a word, or `like: "<example>"`.
+    /// What recognised it: a pattern, a word, `like: "<example>"`, or
+    /// `model: <probability>`.
     pub pattern: String,
     pub words: Vec<String>,
 }
@@ -102,7 +118,7 @@ impl DangerDetector {
         counterweight.extend(
             ordinary
                 .iter()
-                .filter(|text| detector.detect(&normalize(text, slang)).is_empty())
+                .filter(|text| detector.detect(&normalize(text, slang), None).is_empty())
                 .cloned(),
         );
         detector.examples = Examples::build(signals, &counterweight, slang);
@@ -110,8 +126,12 @@ impl DangerDetector {
     }
 
     /// Every signal the message carries, once each: patterns first, then
-    /// words, then closeness to the examples.
-    pub fn detect(&self, message: &Normalized) -> Vec<DangerHit> {
+    /// words, then closeness to the examples, then the learned model.
+    /// `urgency` is the learned danger model's probability (none when the
+    /// theme index has no model): closeness counts only when the model
+    /// does not rule the danger out, and the model alone raises a signal
+    /// when it is sure.
+    pub fn detect(&self, message: &Normalized, urgency: Option<f32>) -> Vec<DangerHit> {
         let mut hits: Vec<DangerHit> = Vec::new();
         let add = |hits: &mut Vec<DangerHit>, index: usize, pattern: String, words: Vec<String>| {
             let signal = &self.signals[index];
@@ -134,22 +154,39 @@ impl DangerDetector {
                 found.words,
             );
         }
-        if !self.topic_cues.matches(message).is_empty() {
+        let topic = !self.topic_cues.matches(message).is_empty();
+        if !topic {
+            for found in self.words.matches(message) {
+                add(
+                    &mut hits,
+                    *found.value,
+                    found.pattern.to_string(),
+                    found.words,
+                );
+            }
+        }
+        if !hits.is_empty() {
             return hits;
         }
-        for found in self.words.matches(message) {
-            add(
-                &mut hits,
-                *found.value,
-                found.pattern.to_string(),
-                found.words,
-            );
-        }
-        if hits.is_empty() {
-            if let Some((index, example, words)) =
-                self.examples.as_ref().and_then(|e| e.closest(message))
-            {
+        let examples = self.examples.as_ref();
+        if !topic && urgency.is_none_or(|u| u >= CLOSENESS_CONFIRMED) {
+            if let Some((index, example, words)) = examples.and_then(|e| e.closest(message, true)) {
                 add(&mut hits, index, format!("like: \"{example}\""), words);
+            }
+        }
+        // The model has learned from topic questions too: it reads them
+        // whatever their cue ("c'est quoi le numéro pour dormir ce soir").
+        if let Some(u) = urgency.filter(|u| hits.is_empty() && *u >= MODEL_SURE) {
+            // Which danger: the one whose examples are closest, whatever
+            // safe talk says; the first signal's lines (suicide: 3114, 15,
+            // 112) when no example is near.
+            let (index, words) = examples
+                .and_then(|e| e.closest(message, false))
+                .map_or((0, Vec::new()), |(index, _, words)| (index, words));
+            add(&mut hits, index, format!("model: {u:.2}"), words);
+            // The signal is a guess: it does not name the message's theme.
+            if let Some(hit) = hits.last_mut() {
+                hit.theme = None;
             }
         }
         hits
@@ -192,7 +229,8 @@ impl Examples {
 
     /// The danger the message is closest to, with the example that showed it
     /// and the terms they share, when it is closer to it than to safe talk.
-    fn closest(&self, message: &Normalized) -> Option<(usize, &str, Vec<String>)> {
+    /// With `weighed`, only when it is closer to it than to safe talk.
+    fn closest(&self, message: &Normalized, weighed: bool) -> Option<(usize, &str, Vec<String>)> {
         if message.is_empty() {
             return None;
         }
@@ -216,7 +254,7 @@ impl Examples {
             .enumerate()
             .map(|(class, v)| (class, closeness(v)))
             .max_by(|a, b| a.1.total_cmp(&b.1))?;
-        if best < MIN_CLOSENESS || best <= safe * SAFE_MARGIN {
+        if best <= 0.0 || (weighed && (best < MIN_CLOSENESS || best <= safe * SAFE_MARGIN)) {
             return None;
         }
         let (_, doc) = votes[class].first()?;

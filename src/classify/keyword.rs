@@ -66,6 +66,7 @@ impl ThemeIndex for KeywordThemeIndex {
                 scores,
                 model: Vec::new(),
             },
+            urgency: None,
         }
     }
 }

@@ -15,7 +15,7 @@
 //! to unit length. Training is AdaGrad over a fixed order, so the same
 //! knowledge always gives the same model.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Training settings, chosen by cross-validation over the labelled sets
 /// (each held out in turn) and checked on `tests/data/final9.jsonl`, which
@@ -42,6 +42,18 @@ pub(super) struct Sample {
     pub(super) weight: f32,
 }
 
+impl Sample {
+    /// The same text in another class (for another model).
+    pub(super) fn relabelled(&self, class: usize) -> Sample {
+        Sample {
+            stems: self.stems.clone(),
+            words: self.words.clone(),
+            class,
+            weight: self.weight,
+        }
+    }
+}
+
 /// The two feature groups, each with its vocabulary and inverse document frequencies.
 struct Group {
     ids: HashMap<String, u32>,
@@ -56,7 +68,7 @@ impl Group {
         docs: impl Iterator<Item = impl Iterator<Item = T>>,
         offset: u32,
     ) -> (Group, Vec<Vec<u32>>) {
-        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut ids: HashMap<String, u32> = HashMap::default();
         let mut df: Vec<u32> = Vec::new();
         let mut documents = Vec::new();
         for terms in docs {

@@ -59,6 +59,8 @@ pub struct Explanation {
     pub words: Vec<String>,
     pub theme: ThemeEvidence,
     pub danger: Vec<DangerHit>,
+    /// The learned danger model's probability of a danger.
+    pub urgency: Option<f32>,
     pub parent_cue: Option<String>,
     pub place: Option<PlaceReading>,
 }
@@ -97,6 +99,9 @@ pub struct ThemeMatch {
     pub theme: Option<ThemeId>,
     pub confidence: f32,
     pub evidence: ThemeEvidence,
+    /// The learned danger model's probability that the message signals a
+    /// danger, when the index has one (see [`danger`]).
+    pub urgency: Option<f32>,
 }
 
 /// Finds the theme of a normalised message. One real implementation
@@ -126,12 +131,26 @@ impl Classifier {
                 .iter()
                 .map(|(a, b)| (a.as_str(), b.as_str())),
         );
-        // The builds are independent: the danger reader on one core, the
-        // theme index then the places on the other.
+        // The builds are independent, each on its thread (the theme index
+        // has two more for its models): the cores take whatever is ready.
+        let started = std::time::Instant::now();
+        let ms = |since: std::time::Instant| since.elapsed().as_secs_f64() * 1000.0;
         let (themes, places, danger) = std::thread::scope(|scope| {
-            let danger = scope.spawn(|| danger_detector(knowledge, &slang));
+            let danger = scope.spawn(|| {
+                let danger = danger_detector(knowledge, &slang);
+                tracing::debug!(ms = ms(started), "danger reader built");
+                danger
+            });
+            let places = scope.spawn(|| {
+                let places = PlaceFinder::new(knowledge, &slang);
+                tracing::debug!(ms = ms(started), "place finder built");
+                places
+            });
             let themes = TantivyThemeIndex::build(knowledge, &slang);
-            let places = PlaceFinder::new(knowledge, &slang);
+            tracing::debug!(ms = ms(started), "theme index built");
+            let places = places
+                .join()
+                .expect("the place finder builds without panicking");
             let danger = danger
                 .join()
                 .expect("the danger reader builds without panicking");
@@ -210,7 +229,6 @@ impl Classifier {
         explain: bool,
     ) -> (Classification, Option<Explanation>, Vec<DangerHit>) {
         let message = normalize(text, &self.slang);
-        let danger = self.danger.detect(&message);
         let parent_cue = self.parent.matches(&message).into_iter().next();
         let place = self.places.find(&message.words);
         let theme = match &place {
@@ -219,6 +237,7 @@ impl Classifier {
                 .match_theme(&message.without(&place.positions), explain),
             None => self.themes.match_theme(&message, explain),
         };
+        let danger = self.danger.detect(&message, theme.urgency);
         let (department, department_candidates) = match &place {
             Some(reading) => (reading.department.clone(), reading.candidates.clone()),
             None => (None, Vec::new()),
@@ -253,6 +272,7 @@ impl Classifier {
             words: message.words.clone(),
             theme: theme.evidence,
             danger: danger.clone(),
+            urgency: theme.urgency.map(|u| (u * 100.0).round() / 100.0),
             parent_cue: parent_cue.map(|m| m.words.join(" ")),
             place,
         });
@@ -272,7 +292,7 @@ impl Classifier {
     /// The danger signals a message carries, for callers that need which
     /// lines to show, not only whether it is urgent.
     pub fn danger(&self, text: &str) -> Vec<DangerHit> {
-        self.danger.detect(&normalize(text, &self.slang))
+        self.read_with_danger(text).1
     }
 }
 

@@ -17,7 +17,7 @@
 //! the danger and audience readers.
 
 use crate::text::{edit_distance_within, split_folded, Normalized};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Words allowed between two pattern words when nothing is said.
 const DEFAULT_GAP: usize = 1;
@@ -130,7 +130,7 @@ pub struct PatternMatch<'a, T> {
 impl<T> PatternSet<T> {
     pub fn new(patterns: Vec<(Pattern, T)>) -> PatternSet<T> {
         let mut forms: Vec<Form> = Vec::new();
-        let mut ids: HashMap<Form, usize> = HashMap::new();
+        let mut ids: HashMap<Form, usize> = HashMap::default();
         let mut slot_forms = Vec::with_capacity(patterns.len());
         for (pattern, _) in &patterns {
             let mut slots = Vec::with_capacity(pattern.slots.len());
@@ -147,9 +147,9 @@ impl<T> PatternSet<T> {
             }
             slot_forms.push(slots);
         }
-        let mut exact_index: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut prefix_index: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut typo_index: HashMap<u8, Vec<usize>> = HashMap::new();
+        let mut exact_index: HashMap<String, Vec<usize>> = HashMap::default();
+        let mut prefix_index: HashMap<String, Vec<usize>> = HashMap::default();
+        let mut typo_index: HashMap<u8, Vec<usize>> = HashMap::default();
         for (id, form) in forms.iter().enumerate() {
             let (text, tolerant) = match form {
                 Form::Exact(word) => {

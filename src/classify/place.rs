@@ -12,8 +12,9 @@
 use super::corpus::FRENCH_STOP_WORDS;
 use crate::knowledge::{DepartementCode, Knowledge};
 use crate::text::{normalize, Slang};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 
 /// The longest place name looked up, in words ("saint remy de provence").
 const MAX_NAME_WORDS: usize = 7;
@@ -241,7 +242,7 @@ pub struct PlaceFinder {
     communes: HashMap<String, Vec<(DepartementCode, u32)>>,
     postal: HashMap<String, Vec<DepartementCode>>,
 
-    place_words: HashSet<String>,
+    place_words: std::collections::HashSet<String>,
     /// Names known only without their article ("havre" for Le Havre).
     bare_names: HashSet<String>,
 }
@@ -250,8 +251,8 @@ impl PlaceFinder {
     pub fn new(knowledge: &Knowledge, slang: &Slang) -> PlaceFinder {
         // Names are read the way messages are: "seine st denis" is "seine saint denis".
         let fold_phrase = |text: &str| normalize(text, slang).joined();
-        let mut names = HashMap::new();
-        let mut regions: HashMap<String, Vec<DepartementCode>> = HashMap::new();
+        let mut names = HashMap::default();
+        let mut regions: HashMap<String, Vec<DepartementCode>> = HashMap::default();
         for d in &knowledge.departements {
             regions
                 .entry(fold_phrase(&d.region))
@@ -275,8 +276,8 @@ impl PlaceFinder {
             }
         }
 
-        let mut communes: HashMap<String, Vec<(DepartementCode, u32)>> = HashMap::new();
-        let mut postal: HashMap<String, Vec<(DepartementCode, u32)>> = HashMap::new();
+        let mut communes: HashMap<String, Vec<(DepartementCode, u32)>> = HashMap::default();
+        let mut postal: HashMap<String, Vec<(DepartementCode, u32)>> = HashMap::default();
         let mut add = |name: String, code: &DepartementCode, population: u32| {
             let entry = communes.entry(name).or_default();
             match entry.iter_mut().find(|(c, _)| c == code) {
@@ -286,15 +287,20 @@ impl PlaceFinder {
         };
         // A commune whose name is slang ("Job", "Boulot") reads as the word
         // it stands for ("travail"): it is an ordinary word, as "Sens" is.
-        let no_slang = Slang::new(std::iter::empty());
         let mut place_words = knowledge.place_words.clone();
-        let mut bare_names = HashSet::new();
-        let mut full_names = HashSet::new();
+        let mut bare_names = HashSet::default();
+        let mut full_names = HashSet::default();
         for c in &knowledge.communes {
-            let folded = fold_phrase(&c.name);
-            if folded != normalize(&c.name, &no_slang).joined() {
-                place_words.insert(folded.clone());
-            }
+            // Folded once, then the slang table (35,000 names: this is most
+            // of the places' build time).
+            let folded = crate::text::fold_phrase(&c.name);
+            let folded = match slang.expand_folded(&folded) {
+                Some(expanded) if expanded != folded => {
+                    place_words.insert(expanded.clone());
+                    expanded
+                }
+                _ => folded,
+            };
             full_names.insert(folded.clone());
             // "Le Havre" is also "au Havre": keep the name without its article
             // for towns big enough that the bare name means them.

@@ -19,11 +19,11 @@
 //! terms only, so `AND (`, `-` or a page of emoji is just text.
 
 use super::corpus::{analyse, decaying_vote, Corpus, Lexicon, MessageQuery};
-use super::learned::{Learned, Sample, TRAINING};
+use super::learned::{Learned, Sample, Training, TRAINING};
 use super::{ModelScore, ThemeEvidence, ThemeIndex, ThemeMatch, ThemeScore};
 use crate::knowledge::{Knowledge, ThemeId};
 use crate::text::{normalize, Normalized, Slang};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// How many of the best example documents vote.
 const VOTERS: usize = 40;
@@ -32,6 +32,10 @@ const VOTERS: usize = 40;
 /// this probability ("no theme" included). Chosen by cross-validation over
 /// the labelled sets: below it, the nearest entries are right more often.
 const MODEL_SURE: f32 = 0.6;
+
+/// The danger model's classes.
+const SAFE: usize = 0;
+const URGENT: usize = 1;
 
 /// Weight of a keyword in the learned model's training (a keyword is a
 /// fragment, not a message).
@@ -123,6 +127,8 @@ pub struct TantivyThemeIndex {
     bayes_unseen: Vec<f32>,
     /// Trained on every keyword and example and on the labelled messages.
     model: Learned,
+    /// Whether a message signals a danger: class [`URGENT`] against [`SAFE`].
+    danger_model: Learned,
     tuning: Tuning,
 }
 
@@ -132,6 +138,8 @@ impl TantivyThemeIndex {
         slang: &Slang,
     ) -> Result<TantivyThemeIndex, ThemeIndexError> {
         let tuning = TUNING;
+        let started = std::time::Instant::now();
+        let ms = |since: std::time::Instant| since.elapsed().as_secs_f64() * 1000.0;
 
         let themes: Vec<ThemeId> = knowledge.themes.iter().map(|t| t.id.clone()).collect();
         let mut docs = Vec::new();
@@ -222,23 +230,86 @@ impl TantivyThemeIndex {
                 },
             })
             .collect();
-        // The model learns on one core while tantivy indexes on the other.
-        let (model, examples, profiles) = std::thread::scope(|scope| {
-            let model = scope.spawn(|| {
-                samples.extend(knowledge.messages.iter().map(|m| {
-                    let class = m
-                        .theme
-                        .as_ref()
-                        .and_then(|id| themes.iter().position(|t| t == id))
-                        .unwrap_or(classes - 1);
-                    sample(&lexicon, &normalize(&m.text, slang).joined(), class, 1.0)
+        tracing::debug!(ms = ms(started), "theme lexicon and naive Bayes ready");
+        // The models learn on one core while tantivy indexes on the other.
+        let (model, danger_model, examples, profiles) = std::thread::scope(|scope| {
+            let models = scope.spawn(|| {
+                let mut memo = HashMap::default();
+                let mut read = |text: &str| {
+                    let text = normalize(text, slang).joined();
+                    (lexicon.query_stems(&text, &mut memo), words_of(&text))
+                };
+                let messages: Vec<(Sample, Option<bool>)> = knowledge
+                    .messages
+                    .iter()
+                    .map(|m| {
+                        let class = m
+                            .theme
+                            .as_ref()
+                            .and_then(|id| themes.iter().position(|t| t == id))
+                            .unwrap_or(classes - 1);
+                        let (stems, words) = read(&m.text);
+                        let sample = Sample {
+                            stems,
+                            words,
+                            class,
+                            weight: 1.0,
+                        };
+                        (sample, m.urgent)
+                    })
+                    .collect();
+                // Danger: the danger and safe examples, the labelled
+                // messages, and every theme and off-topic example as safe.
+                let mut danger: Vec<Sample> = docs
+                    .iter()
+                    .zip(&samples)
+                    .filter(|(meta, _)| meta.kind != DocKind::Keyword)
+                    .map(|(_, s)| s.relabelled(SAFE))
+                    .collect();
+                danger.extend(messages.iter().filter_map(|(s, urgent)| {
+                    Some(s.relabelled(if (*urgent)? { URGENT } else { SAFE }))
                 }));
-                Learned::train(&samples, classes, TRAINING)
+                let signals = knowledge.danger.iter().flat_map(|s| &s.examples);
+                for (texts, class) in [
+                    (signals.collect::<Vec<_>>(), URGENT),
+                    (knowledge.safe_examples.iter().collect(), SAFE),
+                ] {
+                    danger.extend(texts.into_iter().map(|text| {
+                        let (stems, words) = read(text);
+                        Sample {
+                            stems,
+                            words,
+                            class,
+                            weight: 1.0,
+                        }
+                    }));
+                }
+                tracing::debug!(ms = ms(started), "model samples ready");
+                samples.extend(messages.into_iter().map(|(s, _)| s));
+                // The two models learn side by side.
+                std::thread::scope(|inner| {
+                    // Two epochs give the danger model the same readings
+                    // as three on every labelled set, in less time.
+                    let danger_model = inner.spawn(|| {
+                        let training = Training {
+                            epochs: 2,
+                            ..TRAINING
+                        };
+                        let model = Learned::train(&danger, 2, training);
+                        tracing::debug!(ms = ms(started), "danger model trained");
+                        model
+                    });
+                    let model = Learned::train(&samples, classes, TRAINING);
+                    tracing::debug!(ms = ms(started), "theme model trained");
+                    let danger_model = danger_model.join().expect("training does not panic");
+                    (model, danger_model)
+                })
             });
             let examples = Corpus::build(texts.into_iter().zip(0u64..));
             let profiles = Corpus::build(profiles.into_iter().zip(0u64..));
-            let model = model.join().expect("training does not panic");
-            (model, examples, profiles)
+            tracing::debug!(ms = ms(started), "theme corpora indexed");
+            let (model, danger_model) = models.join().expect("training does not panic");
+            (model, danger_model, examples, profiles)
         });
         let (examples, profiles) = (examples?, profiles?);
         Ok(TantivyThemeIndex {
@@ -250,24 +321,9 @@ impl TantivyThemeIndex {
             bayes,
             bayes_unseen,
             model,
+            danger_model,
             tuning,
         })
-    }
-}
-
-/// A normalised text as the learned model sees it: its stems as the matcher
-/// queries them, and its words.
-fn sample(lexicon: &Lexicon, text: &str, class: usize, weight: f32) -> Sample {
-    Sample {
-        stems: lexicon
-            .query(text)
-            .stems
-            .into_iter()
-            .map(|(s, _)| s)
-            .collect(),
-        words: words_of(text),
-        class,
-        weight,
     }
 }
 
@@ -321,7 +377,7 @@ fn naive_bayes(
     texts: impl Iterator<Item = (Vec<String>, usize, f32)>,
     classes: usize,
 ) -> (HashMap<String, Vec<f32>>, Vec<f32>) {
-    let mut counts: HashMap<String, Vec<f32>> = HashMap::new();
+    let mut counts: HashMap<String, Vec<f32>> = HashMap::default();
     let mut totals = vec![0.0f32; classes];
     for (stems, class, weight) in texts {
         for stem in stems {
@@ -356,6 +412,7 @@ impl ThemeIndex for TantivyThemeIndex {
         let query = self.lexicon.query(&message.joined());
         let stems: Vec<String> = query.stems.iter().map(|(s, _)| s.clone()).collect();
         let learned = self.model.probabilities(&stems, &message.words);
+        let urgency = Some(self.danger_model.probabilities(&stems, &message.words)[URGENT]);
         // Class `themes.len()` is "nothing routable".
         let none = self.themes.len();
         let (best_class, best_p) = learned
@@ -377,6 +434,7 @@ impl ThemeIndex for TantivyThemeIndex {
                 theme: theme.clone(),
                 confidence: (confidence * 100.0).round() / 100.0,
                 evidence: ThemeEvidence::default(),
+                urgency,
             };
         }
         // A search over an in-memory index fails only on a bug; the message
@@ -458,6 +516,7 @@ impl ThemeIndex for TantivyThemeIndex {
                 theme,
                 confidence: (confidence * 100.0).round() / 100.0,
                 evidence: ThemeEvidence::default(),
+                urgency,
             };
         }
         let terms: Vec<String> = query.stems.iter().map(|(s, _)| s.clone()).collect();
@@ -510,6 +569,7 @@ impl ThemeIndex for TantivyThemeIndex {
             theme,
             confidence: (confidence * 100.0).round() / 100.0,
             evidence,
+            urgency,
         }
     }
 }

@@ -161,6 +161,9 @@ struct ThemeFile {
 pub struct LabelledMessage {
     pub text: String,
     pub theme: Option<ThemeId>,
+    /// Whether it signals a danger now (`"urgent": true`); a message
+    /// without the key teaches the danger model nothing.
+    pub urgent: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -577,9 +580,21 @@ fn read_messages(dir: &Path, themes: &[ThemeId], all: &mut Vec<Problem>) -> Vec<
                     continue;
                 }
             };
+            let urgent = match object.get("urgent") {
+                None | Some(serde_json::Value::Null) => None,
+                Some(serde_json::Value::Bool(urgent)) => Some(*urgent),
+                Some(other) => {
+                    p.push(
+                        format!("{key}: urgent"),
+                        format!("{other} is not true or false"),
+                    );
+                    continue;
+                }
+            };
             messages.push(LabelledMessage {
                 text: text.to_string(),
                 theme,
+                urgent,
             });
         }
         all.extend(p.into_vec());
