@@ -161,21 +161,48 @@ pub(super) fn analyzer(stem: bool) -> TextAnalyzer {
     }
 }
 
-/// Words whose stem a thread remembers: the build stems the knowledge
-/// base's few thousand words hundreds of thousands of times. Past this many,
-/// a new word is stemmed and not kept (messages bring words without end).
-const REMEMBERED_STEMS: usize = 100_000;
-
 thread_local! {
-    static STEMS: RefCell<(HashMap<String, String>, TextAnalyzer)> = RefCell::new((
-        HashMap::default(),
-        TextAnalyzer::builder(RawTokenizer::default())
+    static STEMS: RefCell<Stems> = RefCell::new(Stems {
+        remembered: HashMap::default(),
+        builds: 0,
+        stemmer: TextAnalyzer::builder(RawTokenizer::default())
             .filter(Stemmer::new(Language::French))
             .build(),
-    ));
+    });
 }
 
-/// tantivy's French stemmer, each word's stem remembered by the thread.
+/// A thread's stemmer and, while it builds a reader, the stems it found.
+struct Stems {
+    remembered: HashMap<String, String>,
+    /// Builds under way on this thread (guards alive).
+    builds: usize,
+    stemmer: TextAnalyzer,
+}
+
+/// While it lives, its thread remembers each stem it computes: building the
+/// classifier stems the knowledge base's few thousand words hundreds of
+/// thousands of times. Dropped, the thread forgets them: the words of
+/// messages, stemmed later, are never kept.
+pub(super) struct RememberStems(());
+
+pub(super) fn remember_stems() -> RememberStems {
+    STEMS.with(|cell| cell.borrow_mut().builds += 1);
+    RememberStems(())
+}
+
+impl Drop for RememberStems {
+    fn drop(&mut self) {
+        STEMS.with(|cell| {
+            let mut stems = cell.borrow_mut();
+            stems.builds -= 1;
+            if stems.builds == 0 {
+                stems.remembered = HashMap::default();
+            }
+        });
+    }
+}
+
+/// tantivy's French stemmer, remembering stems during a build ([`remember_stems`]).
 #[derive(Clone)]
 struct RememberingStemmer;
 
@@ -213,20 +240,22 @@ impl<T: TokenStream> TokenStream for RememberingStemmerStream<T> {
         }
         let token = self.tail.token_mut();
         STEMS.with(|cell| {
-            let (stems, stemmer) = &mut *cell.borrow_mut();
-            if let Some(stem) = stems.get(&token.text) {
+            let stems = &mut *cell.borrow_mut();
+            if let Some(stem) = stems.remembered.get(&token.text) {
                 token.text.clone_from(stem);
                 return;
             }
-            let mut stream = stemmer.token_stream(&token.text);
+            let mut stream = stems.stemmer.token_stream(&token.text);
             let stem = if stream.advance() {
                 stream.token().text.clone()
             } else {
                 token.text.clone()
             };
             drop(stream);
-            if stems.len() < REMEMBERED_STEMS {
-                stems.insert(std::mem::take(&mut token.text), stem.clone());
+            if stems.builds > 0 {
+                stems
+                    .remembered
+                    .insert(std::mem::take(&mut token.text), stem.clone());
             }
             token.text = stem;
         });
@@ -511,6 +540,7 @@ mod tests {
         let mut remembering = TextAnalyzer::builder(SimpleTokenizer::default())
             .filter(RememberingStemmer)
             .build();
+        let build = remember_stems();
         for _ in 0..2 {
             let mut got = Vec::new();
             let mut stream = remembering.token_stream(text);
@@ -519,6 +549,18 @@ mod tests {
             }
             assert_eq!(got, expected);
         }
+        assert!(STEMS.with(|cell| !cell.borrow().remembered.is_empty()));
+        drop(build);
+        assert!(
+            STEMS.with(|cell| cell.borrow().remembered.is_empty()),
+            "a build's stems are forgotten with it"
+        );
+        let mut stream = remembering.token_stream("harcelement");
+        while stream.advance() {}
+        assert!(
+            STEMS.with(|cell| cell.borrow().remembered.is_empty()),
+            "a message's words are never kept"
+        );
     }
 
     #[test]

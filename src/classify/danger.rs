@@ -20,7 +20,7 @@
 //! quoi", "en cours", "mdr"). This reader never decides what to answer: it
 //! says which signals are there.
 
-use super::corpus::{analyse, decaying_vote, Corpus, Lexicon};
+use super::corpus::{analyse, decaying_vote, remember_stems, Corpus, Lexicon};
 use super::pattern::{Pattern, PatternSet};
 use crate::knowledge::{DangerSignal, ResourceId};
 use crate::text::{normalize, Normalized, Slang};
@@ -43,7 +43,8 @@ const SAFE_MARGIN: f32 = 0.8;
 /// Closeness to a danger example counts only when the learned danger
 /// model gives the message at least this probability: it rules out the
 /// near misses that share a danger example's words but not its meaning
-/// ("il rentre dans ma chambre sans frapper").
+/// ("ma mère est en prison, ça se passe mal chez ma tante" is close to "ça
+/// se passe mal quand il boit").
 const CLOSENESS_CONFIRMED: f32 = 0.1;
 /// The learned danger model raises a signal on its own from this
 /// probability, for the ways of saying a danger no pattern and no example
@@ -99,6 +100,7 @@ impl DangerDetector {
         ordinary: &[String],
         slang: &Slang,
     ) -> DangerDetector {
+        let _remember = remember_stems();
         let tagged = |of: fn(&DangerSignal) -> &Vec<Pattern>| {
             signals
                 .iter()
@@ -228,8 +230,8 @@ impl Examples {
     }
 
     /// The danger the message is closest to, with the example that showed it
-    /// and the terms they share, when it is closer to it than to safe talk.
-    /// With `weighed`, only when it is closer to it than to safe talk.
+    /// and the terms they share. With `weighed`, only when it is close
+    /// enough, and closer to it than to safe talk.
     fn closest(&self, message: &Normalized, weighed: bool) -> Option<(usize, &str, Vec<String>)> {
         if message.is_empty() {
             return None;

@@ -134,7 +134,6 @@ impl Classifier {
         // The builds are independent, each on its thread (the theme index
         // has two more for its models): the cores take whatever is ready.
         let started = std::time::Instant::now();
-        let ms = |since: std::time::Instant| since.elapsed().as_secs_f64() * 1000.0;
         let (themes, places, danger) = std::thread::scope(|scope| {
             let danger = scope.spawn(|| {
                 let danger = danger_detector(knowledge, &slang);
@@ -294,6 +293,11 @@ impl Classifier {
     pub fn danger(&self, text: &str) -> Vec<DangerHit> {
         self.read_with_danger(text).1
     }
+}
+
+/// Milliseconds since `since`, for the build's debug log.
+fn ms(since: std::time::Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
 }
 
 fn danger_detector(knowledge: &Knowledge, slang: &Slang) -> DangerDetector {

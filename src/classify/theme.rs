@@ -13,14 +13,17 @@
 //! A softmax regression trained on the same knowledge and on the labelled
 //! messages of `knowledge/messages/` ([`super::learned`]) decides first: when
 //! it gives one class at least [`MODEL_SURE`], that is the answer; otherwise
-//! the nearest entries decide as above.
+//! the nearest entries decide as above. A second regression, on the same
+//! features, learns whether a message signals a danger (the danger examples
+//! and the `urgent` labels): its probability goes with every match
+//! ([`ThemeMatch::urgency`]) to the danger reader, which decides.
 //!
 //! Raw text never reaches a query parser: queries are built from analysed
 //! terms only, so `AND (`, `-` or a page of emoji is just text.
 
-use super::corpus::{analyse, decaying_vote, Corpus, Lexicon, MessageQuery};
+use super::corpus::{analyse, decaying_vote, remember_stems, Corpus, Lexicon, MessageQuery};
 use super::learned::{Learned, Sample, Training, TRAINING};
-use super::{ModelScore, ThemeEvidence, ThemeIndex, ThemeMatch, ThemeScore};
+use super::{ms, ModelScore, ThemeEvidence, ThemeIndex, ThemeMatch, ThemeScore};
 use crate::knowledge::{Knowledge, ThemeId};
 use crate::text::{normalize, Normalized, Slang};
 use rustc_hash::FxHashMap as HashMap;
@@ -139,7 +142,7 @@ impl TantivyThemeIndex {
     ) -> Result<TantivyThemeIndex, ThemeIndexError> {
         let tuning = TUNING;
         let started = std::time::Instant::now();
-        let ms = |since: std::time::Instant| since.elapsed().as_secs_f64() * 1000.0;
+        let _remember = remember_stems();
 
         let themes: Vec<ThemeId> = knowledge.themes.iter().map(|t| t.id.clone()).collect();
         let mut docs = Vec::new();
@@ -215,7 +218,7 @@ impl TantivyThemeIndex {
 
         // The knowledge's own texts need no typo correction: their stems
         // are those already found.
-        let mut samples: Vec<Sample> = docs
+        let samples: Vec<Sample> = docs
             .iter()
             .zip(&texts)
             .zip(stems)
@@ -233,78 +236,8 @@ impl TantivyThemeIndex {
         tracing::debug!(ms = ms(started), "theme lexicon and naive Bayes ready");
         // The models learn on one core while tantivy indexes on the other.
         let (model, danger_model, examples, profiles) = std::thread::scope(|scope| {
-            let models = scope.spawn(|| {
-                let mut memo = HashMap::default();
-                let mut read = |text: &str| {
-                    let text = normalize(text, slang).joined();
-                    (lexicon.query_stems(&text, &mut memo), words_of(&text))
-                };
-                let messages: Vec<(Sample, Option<bool>)> = knowledge
-                    .messages
-                    .iter()
-                    .map(|m| {
-                        let class = m
-                            .theme
-                            .as_ref()
-                            .and_then(|id| themes.iter().position(|t| t == id))
-                            .unwrap_or(classes - 1);
-                        let (stems, words) = read(&m.text);
-                        let sample = Sample {
-                            stems,
-                            words,
-                            class,
-                            weight: 1.0,
-                        };
-                        (sample, m.urgent)
-                    })
-                    .collect();
-                // Danger: the danger and safe examples, the labelled
-                // messages, and every theme and off-topic example as safe.
-                let mut danger: Vec<Sample> = docs
-                    .iter()
-                    .zip(&samples)
-                    .filter(|(meta, _)| meta.kind != DocKind::Keyword)
-                    .map(|(_, s)| s.relabelled(SAFE))
-                    .collect();
-                danger.extend(messages.iter().filter_map(|(s, urgent)| {
-                    Some(s.relabelled(if (*urgent)? { URGENT } else { SAFE }))
-                }));
-                let signals = knowledge.danger.iter().flat_map(|s| &s.examples);
-                for (texts, class) in [
-                    (signals.collect::<Vec<_>>(), URGENT),
-                    (knowledge.safe_examples.iter().collect(), SAFE),
-                ] {
-                    danger.extend(texts.into_iter().map(|text| {
-                        let (stems, words) = read(text);
-                        Sample {
-                            stems,
-                            words,
-                            class,
-                            weight: 1.0,
-                        }
-                    }));
-                }
-                tracing::debug!(ms = ms(started), "model samples ready");
-                samples.extend(messages.into_iter().map(|(s, _)| s));
-                // The two models learn side by side.
-                std::thread::scope(|inner| {
-                    // Two epochs give the danger model the same readings
-                    // as three on every labelled set, in less time.
-                    let danger_model = inner.spawn(|| {
-                        let training = Training {
-                            epochs: 2,
-                            ..TRAINING
-                        };
-                        let model = Learned::train(&danger, 2, training);
-                        tracing::debug!(ms = ms(started), "danger model trained");
-                        model
-                    });
-                    let model = Learned::train(&samples, classes, TRAINING);
-                    tracing::debug!(ms = ms(started), "theme model trained");
-                    let danger_model = danger_model.join().expect("training does not panic");
-                    (model, danger_model)
-                })
-            });
+            let models =
+                scope.spawn(|| train_models(knowledge, slang, &lexicon, &themes, &docs, samples));
             let examples = Corpus::build(texts.into_iter().zip(0u64..));
             let profiles = Corpus::build(profiles.into_iter().zip(0u64..));
             tracing::debug!(ms = ms(started), "theme corpora indexed");
@@ -332,6 +265,83 @@ fn words_of(text: &str) -> Vec<String> {
         .filter(|w| !w.is_empty())
         .map(String::from)
         .collect()
+}
+
+/// The theme model (its knowledge `samples`, then the labelled messages)
+/// and the danger model (the danger and safe examples, the labelled
+/// messages' `urgent`, and every example that is not a keyword as safe),
+/// trained side by side.
+fn train_models(
+    knowledge: &Knowledge,
+    slang: &Slang,
+    lexicon: &Lexicon,
+    themes: &[ThemeId],
+    docs: &[DocMeta],
+    mut samples: Vec<Sample>,
+) -> (Learned, Learned) {
+    let started = std::time::Instant::now();
+    let _remember = remember_stems();
+    let classes = themes.len() + 1;
+    let mut memo = HashMap::default();
+    let mut read = |text: &str| {
+        let text = normalize(text, slang).joined();
+        (lexicon.query_stems(&text, &mut memo), words_of(&text))
+    };
+    let sample = |(stems, words): (Vec<String>, Vec<String>), class| Sample {
+        stems,
+        words,
+        class,
+        weight: 1.0,
+    };
+    let messages: Vec<(Sample, Option<bool>)> = knowledge
+        .messages
+        .iter()
+        .map(|m| {
+            let class = m
+                .theme
+                .as_ref()
+                .and_then(|id| themes.iter().position(|t| t == id))
+                .unwrap_or(classes - 1);
+            (sample(read(&m.text), class), m.urgent)
+        })
+        .collect();
+    let mut danger: Vec<Sample> = docs
+        .iter()
+        .zip(&samples)
+        .filter(|(meta, _)| meta.kind != DocKind::Keyword)
+        .map(|(_, s)| s.relabelled(SAFE))
+        .collect();
+    danger.extend(messages.iter().filter_map(|(s, urgent)| {
+        urgent.map(|urgent| s.relabelled(if urgent { URGENT } else { SAFE }))
+    }));
+    for signal in &knowledge.danger {
+        danger.extend(signal.examples.iter().map(|t| sample(read(t), URGENT)));
+    }
+    danger.extend(
+        knowledge
+            .safe_examples
+            .iter()
+            .map(|t| sample(read(t), SAFE)),
+    );
+    tracing::debug!(ms = ms(started), "model samples ready");
+    samples.extend(messages.into_iter().map(|(s, _)| s));
+    std::thread::scope(|scope| {
+        // Two epochs give the danger model the same readings as three on
+        // every labelled set, in less time.
+        let danger_model = scope.spawn(|| {
+            let training = Training {
+                epochs: 2,
+                ..TRAINING
+            };
+            let model = Learned::train(&danger, 2, training);
+            tracing::debug!(ms = ms(started), "danger model trained");
+            model
+        });
+        let model = Learned::train(&samples, classes, TRAINING);
+        tracing::debug!(ms = ms(started), "theme model trained");
+        let danger_model = danger_model.join().expect("training does not panic");
+        (model, danger_model)
+    })
 }
 
 /// The share of a keyword's words that the message contains (typos are
