@@ -1,7 +1,7 @@
 //! Accuracy on labelled messages the models never learn from: the
 //! development set (tests/data/dev.jsonl, 546 messages written for the
-//! project) and the blind sets final9 and final10 (488 and 512 messages
-//! written by someone who had not seen the knowledge base). Each threshold sits just below what the
+//! project) and the blind sets final9, final10 and final11 (488, 512 and
+//! 466 messages written by someone who had not seen the knowledge base). Each threshold sits just below what the
 //! classifier reaches, so a change that makes it worse fails here. The sets
 //! of knowledge/messages are training data: their theme accuracy says
 //! nothing of generality, except when one is held out of training (the
@@ -42,10 +42,10 @@ impl Floors<'_> {
     }
 
     /// What every set must keep: danger, audience and place.
-    fn safety_audience_place(&self, department: f64) {
+    fn safety_audience_place(&self, parent: f64, department: f64) {
         let r = self.0;
         self.at_most("false alarms", r.false_alarms.value(), 0.05);
-        self.at_least("parent recognised", r.parent.value(), 0.97);
+        self.at_least("parent recognised", r.parent.value(), parent);
         self.at_most("young taken for parent", r.young_as_parent.value(), 0.01);
         self.at_least("département right", r.department.value(), department);
         self.at_most("département invented", r.phantom_department.value(), 0.01);
@@ -61,14 +61,14 @@ fn development_set() {
     f.at_least("theme right", report.theme.value(), 0.945);
     f.at_least("no theme when none", report.no_theme.value(), 0.95);
     f.at_least("urgent flagged", report.urgent_recall.value(), 1.0);
-    f.safety_audience_place(0.98);
+    f.safety_audience_place(0.97, 0.98);
 }
 
 /// The last blind set. Its theme figures were measured before anything was
 /// tuned on it; its four missed urgent messages then became danger patterns.
 #[test]
 fn blind_set_final9() {
-    blind_set("final9.jsonl", 0.94, 0.93, 0.95);
+    blind_set("final9.jsonl", 0.94, 0.93, 0.97, 0.95);
 }
 
 /// The newest blind set. Before anything was tuned on it: theme 96.4 %,
@@ -81,18 +81,31 @@ fn blind_set_final9() {
 /// bigger town.
 #[test]
 fn blind_set_final10() {
-    blind_set("final10.jsonl", 0.96, 0.94, 0.97);
+    blind_set("final10.jsonl", 0.96, 0.94, 0.97, 0.97);
 }
 
-/// A blind set's floors: theme, no theme, then danger, audience and place.
-fn blind_set(name: &str, theme: f64, no_theme: f64, department: f64) {
+/// A blind set's floors: theme, no theme, parent, département (and danger).
+fn blind_set(name: &str, theme: f64, no_theme: f64, parent: f64, department: f64) {
     let set = common::labelled(name);
     let report = evaluate(common::classifier(), &set);
     println!("{}", report.summary());
     let f = Floors(&report);
     f.at_least("theme right", report.theme.value(), theme);
     f.at_least("no theme when none", report.no_theme.value(), no_theme);
-    f.safety_audience_place(department);
+    f.safety_audience_place(parent, department);
+}
+
+/// The newest blind set, written after everything above was settled.
+/// Before anything was tuned on it: theme 95.2 %, no theme 98.6 %, urgent
+/// 90.1 % (8 missed) with 4.7 % false alarms, parent 94.6 %, département
+/// 92.2 %. Its eight missed urgent messages then became patterns, and its
+/// place misses two fixes ("ça a du sens" is not Sens; a small town that is
+/// no word counts after "de") and two former communes in areas.toml.
+#[test]
+fn blind_set_final11() {
+    // Its six missed parents say nothing of a child ("Bonjour, je teste
+    // juste le service"): no cue can read them.
+    blind_set("final11.jsonl", 0.95, 0.98, 0.94, 0.97);
 }
 
 /// Generality of the learned model: trained without one blind set of
@@ -166,6 +179,7 @@ fn every_urgent_message_of_every_set_is_flagged() {
         "final8.jsonl",
         "final9.jsonl",
         "final10.jsonl",
+        "final11.jsonl",
     ] {
         for item in common::labelled(name) {
             if item.urgent

@@ -173,6 +173,7 @@ fn words_read_as_towns_by_mistake() {
         "c'est quoi le harcèlement au sens de la loi", // Sens (89)
         "il a perdu 2000 euros sur des sites de paris", // Paris (75)
         "les paris sportifs c'est interdit avant 18 ans ?",
+        "les femmes inferieures, franchement ça a du sens nan ?", // Sens (89)
     ] {
         assert_eq!(read(text), (None, vec![]), "{text}");
     }
@@ -186,5 +187,11 @@ fn words_read_as_towns_by_mistake() {
         ),
         ("j'habite à Gap", "05"),
         ("on est arrivés au Havre hier", "76"),
+        // A name that is no word, small, after "de".
+        ("jcherche une formation pas loin de Salbris", "41"),
+        ("on me frappe au collège de Mondoubleau", "41"),
+        // Short and former names (areas.toml).
+        ("j'habite à Romorantin et toi ?", "41"),
+        ("une formation à Montrichard", "41"),
     ]);
 }

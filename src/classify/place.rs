@@ -495,6 +495,7 @@ impl PlaceFinder {
             && before_prev.is_some_and(|p| ORIGIN_VERBS.contains(&p));
         let strong_cue = origin || prev.is_some_and(|p| STRONG_CUES.contains(&p));
         let weak_cue = prev.is_some_and(|p| WEAK_CUES.contains(&p));
+        let partitive = prev.is_some_and(|p| ["du", "des"].contains(&p));
         // "à l'hôpital", "à la plage": a word with its article is that word,
         // unless the town is big enough to be the obvious reading.
         let article = ["l ", "le ", "la ", "les "]
@@ -524,15 +525,19 @@ impl PlaceFinder {
             // "nous habitons le Pas-de-Calais" is not Le Pas (53, 300 people).
             (place_cue && biggest >= VILLAGE) || ((strong_cue || weak_cue) && biggest >= BIG_CITY)
         } else if common && words < 3 {
-            (strong_cue && biggest >= TOWN) || (weak_cue && biggest >= BIG_CITY)
+            // "ça a du sens" is not Sens: a town named without an article
+            // never follows "du" or "des".
+            (strong_cue && biggest >= TOWN) || (weak_cue && !partitive && biggest >= BIG_CITY)
         } else if common {
             // Three ordinary words in a row that make a town's name
             // ("depuis Pointe-à-Pitre") are rarely anything else.
             (strong_cue || weak_cue) && biggest >= TOWN
         } else {
+            // A name that is no word is a place after any cue ("pas loin
+            // de Salbris", "au collège de Mondoubleau").
             biggest >= BIG_CITY
                 || (strong_cue && (biggest >= VILLAGE || words > 1))
-                || (weak_cue && biggest >= TOWN)
+                || (weak_cue && biggest >= VILLAGE)
         };
         if !accepted {
             return None;
