@@ -11,6 +11,13 @@ fn signals(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Fails on the first of `texts` that raises a danger.
+fn assert_no_danger(texts: &[&str]) {
+    for text in texts {
+        assert!(signals(text).is_empty(), "{text}: {:?}", signals(text));
+    }
+}
+
 #[test]
 fn every_kind_of_danger_is_flagged_with_its_lines() {
     let cases = [
@@ -84,7 +91,7 @@ fn typos_and_sms_spelling_do_not_hide_danger() {
 
 #[test]
 fn naming_a_topic_is_not_danger() {
-    for text in [
+    assert_no_danger(&[
         "c'est quoi le consentement",
         "comment reconnaître une secte",
         "on a parlé du harcèlement en cours",
@@ -94,21 +101,17 @@ fn naming_a_topic_is_not_danger() {
         "je m'ennuie",
         "il fait trop chaud je vais mourir lol",
         "je sais pas par où commencer. je suis en 1ere",
-    ] {
-        assert!(signals(text).is_empty(), "{text}: {:?}", signals(text));
-    }
+    ]);
 }
 
 #[test]
 fn numbers_and_places_never_raise_danger() {
-    for text in [
+    assert_no_danger(&[
         "jsuis du 41 et on me harcèle sur insta",
         "j'ai 15 ans et je cherche un stage dans le 93",
         "41000",
         "on était 18 dans le bus, il faisait 41 degrés dehors mdr",
-    ] {
-        assert!(signals(text).is_empty(), "{text}: {:?}", signals(text));
-    }
+    ]);
 }
 
 /// The learned danger model: it rules out what only shares a danger
@@ -119,14 +122,12 @@ fn the_learned_model_weighs_closeness_and_reads_what_patterns_miss() {
     // Each is close to a danger example ("ma copine se scarifie et elle veut
     // pas que j'en parle", "je me scarifie depuis 6 mois et j'arrive pas a
     // arreter", "ça se passe mal quand il boit") and said nothing of one.
-    for text in [
+    assert_no_danger(&[
         "jsuis une meuf et je crois que jaime les filles, jsais pas a qui en parler",
         "jarrive pas a arreter la coc, j'en prends tous les weekends depuis 6 mois",
         "ma mère est en prison et je vis chez ma tante, ca se passe mal",
         "ma meuf veut plus coucher avec moi depuis 1 mois, jfais quoi",
-    ] {
-        assert!(signals(text).is_empty(), "{text}: {:?}", signals(text));
-    }
+    ]);
     let text = "ce soir jpeux pas rentrer chez moi et jai pas d'argent pour l'hotel, c'est quoi le numero pour dormir quelque part";
     let (reading, hits) = common::classifier().read_with_danger(text);
     assert!(reading.urgent, "{text}");
@@ -138,4 +139,19 @@ fn the_learned_model_weighs_closeness_and_reads_what_patterns_miss() {
         hits.iter().all(|h| h.theme.is_none()),
         "a signal the model guessed names no theme: {hits:?}"
     );
+}
+
+/// `danger()` (the engine's reading in a hand-off room) skips the theme but
+/// reads the same signals as the full classification.
+#[test]
+fn the_danger_reading_alone_is_the_full_reading_s() {
+    for item in common::labelled("final11.jsonl") {
+        let (_, full) = common::classifier().read_with_danger(&item.text);
+        assert_eq!(
+            common::classifier().danger(&item.text),
+            full,
+            "{}",
+            item.text
+        );
+    }
 }

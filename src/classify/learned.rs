@@ -87,10 +87,8 @@ impl Group {
                 })
                 .collect();
             doc.sort_unstable();
-            let mut seen = doc.clone();
-            seen.dedup();
-            for id in seen {
-                df[id as usize] += 1;
+            for run in doc.chunk_by(|a, b| a == b) {
+                df[run[0] as usize] += 1;
             }
             documents.push(doc);
         }

@@ -111,6 +111,11 @@ pub trait ThemeIndex: Send + Sync {
     /// The theme of a message; with `explain`, the evidence too (it costs
     /// more, so the message path leaves it out).
     fn match_theme(&self, message: &Normalized, explain: bool) -> ThemeMatch;
+
+    /// Only [`ThemeMatch::urgency`], without looking for the theme.
+    fn urgency(&self, _message: &Normalized) -> Option<f32> {
+        None
+    }
 }
 
 /// The whole reader of messages, built once from the knowledge base.
@@ -230,12 +235,9 @@ impl Classifier {
         let message = normalize(text, &self.slang);
         let parent_cue = self.parent.matches(&message).into_iter().next();
         let place = self.places.find(&message.words);
-        let theme = match &place {
-            Some(place) => self
-                .themes
-                .match_theme(&message.without(&place.positions), explain),
-            None => self.themes.match_theme(&message, explain),
-        };
+        let theme = self
+            .themes
+            .match_theme(&without_place(&message, place.as_ref()), explain);
         let danger = self.danger.detect(&message, theme.urgency);
         let (department, department_candidates) = match &place {
             Some(reading) => (reading.department.clone(), reading.candidates.clone()),
@@ -291,7 +293,23 @@ impl Classifier {
     /// The danger signals a message carries, for callers that need which
     /// lines to show, not only whether it is urgent.
     pub fn danger(&self, text: &str) -> Vec<DangerHit> {
-        self.read_with_danger(text).1
+        let message = normalize(text, &self.slang);
+        let place = self.places.find(&message.words);
+        let urgency = self
+            .themes
+            .urgency(&without_place(&message, place.as_ref()));
+        self.danger.detect(&message, urgency)
+    }
+}
+
+/// The message as the theme index reads it: without the place it names.
+fn without_place<'a>(
+    message: &'a Normalized,
+    place: Option<&PlaceReading>,
+) -> std::borrow::Cow<'a, Normalized> {
+    match place {
+        Some(place) => std::borrow::Cow::Owned(message.without(&place.positions)),
+        None => std::borrow::Cow::Borrowed(message),
     }
 }
 

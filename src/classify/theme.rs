@@ -413,7 +413,27 @@ fn naive_bayes(
     (logs, unseen)
 }
 
+impl TantivyThemeIndex {
+    fn urgency_of(&self, stems: &[String], words: &[String]) -> f32 {
+        self.danger_model.probabilities(stems, words)[URGENT]
+    }
+}
+
 impl ThemeIndex for TantivyThemeIndex {
+    fn urgency(&self, message: &Normalized) -> Option<f32> {
+        if message.is_empty() {
+            return None;
+        }
+        let stems: Vec<String> = self
+            .lexicon
+            .query(&message.joined())
+            .stems
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        Some(self.urgency_of(&stems, &message.words))
+    }
+
     fn match_theme(&self, message: &Normalized, explain: bool) -> ThemeMatch {
         if message.is_empty() {
             return ThemeMatch::default();
@@ -422,7 +442,7 @@ impl ThemeIndex for TantivyThemeIndex {
         let query = self.lexicon.query(&message.joined());
         let stems: Vec<String> = query.stems.iter().map(|(s, _)| s.clone()).collect();
         let learned = self.model.probabilities(&stems, &message.words);
-        let urgency = Some(self.danger_model.probabilities(&stems, &message.words)[URGENT]);
+        let urgency = Some(self.urgency_of(&stems, &message.words));
         // Class `themes.len()` is "nothing routable".
         let none = self.themes.len();
         let (best_class, best_p) = learned
