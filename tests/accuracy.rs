@@ -1,7 +1,8 @@
 //! Accuracy on labelled messages the models never learn from: the
 //! development set (tests/data/dev.jsonl, 546 messages written for the
-//! project) and the blind sets final9, final10 and final11 (488, 512 and
-//! 466 messages written by someone who had not seen the knowledge base). Each threshold sits just below what the
+//! project) and the blind sets final9, final10, final11 and final12 (488,
+//! 512, 466 and 480 messages written by someone who had not seen the
+//! knowledge base). Each threshold sits just below what the
 //! classifier reaches, so a change that makes it worse fails here. The sets
 //! of knowledge/messages are training data: their theme accuracy says
 //! nothing of generality, except when one is held out of training (the
@@ -71,14 +72,14 @@ fn blind_set_final9() {
     blind_set("final9.jsonl", 0.94, 0.93, 0.97, 0.95);
 }
 
-/// The newest blind set. Before anything was tuned on it: theme 96.4 %,
+/// A blind set written after final9. Before anything was tuned on it: theme 96.4 %,
 /// no theme 94.4 %, urgent 91.1 % with 5.8 % false alarms, parent 94.1 %,
 /// département 96.2 %. It then chose the learned danger model's two
 /// thresholds (with dev and final9), its last three missed urgent messages
 /// and six missed parents became patterns, and short town names
-/// ("Romorantin" for Romorantin-Lanthenay) became areas. Three names its
-/// writer took as ambiguous (Grigny, Noisy, Saint-Pierre) still get the
-/// bigger town.
+/// ("Romorantin" for Romorantin-Lanthenay) became areas. Two names its
+/// writer took as ambiguous (Grigny, Noisy) still get the bigger town: the
+/// other towns are named Grigny-sur-Rhône and Noisy-le-Roi.
 #[test]
 fn blind_set_final10() {
     blind_set("final10.jsonl", 0.96, 0.94, 0.97, 0.97);
@@ -95,7 +96,7 @@ fn blind_set(name: &str, theme: f64, no_theme: f64, parent: f64, department: f64
     f.safety_audience_place(parent, department);
 }
 
-/// The newest blind set, written after everything above was settled.
+/// A blind set written after final10 was settled.
 /// Before anything was tuned on it: theme 95.2 %, no theme 98.6 %, urgent
 /// 90.1 % (8 missed) with 4.7 % false alarms, parent 94.6 %, département
 /// 92.2 %. Its eight missed urgent messages then became patterns, and its
@@ -106,6 +107,18 @@ fn blind_set_final11() {
     // Its six missed parents say nothing of a child ("Bonjour, je teste
     // juste le service"): no cue can read them.
     blind_set("final11.jsonl", 0.95, 0.98, 0.94, 0.97);
+}
+
+/// The newest blind set (480 messages), written while the session that
+/// added it began. Before anything was tuned on it: theme 92.2 %, no theme
+/// 97.7 %, urgent 94.2 % (5 missed) with 3.8 % false alarms, parent 95.8 %,
+/// département 97.9 %. Written danger training messages then brought
+/// urgent to 95.3 %, its four remaining misses became patterns, and its four
+/// missed parents became cues ("maman d'un garçon de 14 ans ici", "je suis
+/// assistante familiale", "la marraine de Théo, 16 ans").
+#[test]
+fn blind_set_final12() {
+    blind_set("final12.jsonl", 0.92, 0.97, 0.98, 0.97);
 }
 
 /// Generality of the learned model: trained without one blind set of
@@ -180,6 +193,7 @@ fn every_urgent_message_of_every_set_is_flagged() {
         "final9.jsonl",
         "final10.jsonl",
         "final11.jsonl",
+        "final12.jsonl",
     ] {
         for item in common::labelled(name) {
             if item.urgent

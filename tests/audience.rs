@@ -14,6 +14,9 @@ fn parents_are_recognised() {
         "mon ado me parle plus",
         "en tant que parent je m'inquiète",
         "mes enfants se disputent sans arrêt",
+        "papa de deux garçons, je cherche des conseils",
+        "je suis assistant familial, le jeune que j'accueille ne dort plus",
+        "je suis le parrain de Lina, 13 ans",
     ] {
         assert_eq!(
             common::classifier().classify(text).audience,
@@ -32,6 +35,8 @@ fn young_people_speaking_of_their_family_are_young() {
         "ma meuf m'a largué",
         "mes parents divorcent",
         "jsuis le fils d'un prof",
+        "la mère d'une amie m'a dit de vous écrire",
+        "mes parents d'accueil sont gentils",
     ] {
         assert_eq!(
             common::classifier().classify(text).audience,

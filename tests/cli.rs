@@ -176,7 +176,8 @@ fn a_bad_labelled_message_is_reported_with_its_line_and_the_valid_themes() {
          \n\
          {\"text\": \"salut\"}\n\
          pas du json\n\
-         {\"text\": \"je veux mourir\", \"theme\": \"sante-mentale\", \"urgent\": \"oui\"}\n",
+         {\"text\": \"je veux mourir\", \"theme\": \"sante-mentale\", \"urgent\": \"oui\"}\n\
+         {\"text\": \"jme sens plus en sécurité chez moi\", \"urgent\": true}\n",
     )
     .unwrap();
     check_refuses(
@@ -186,7 +187,10 @@ fn a_bad_labelled_message_is_reported_with_its_line_and_the_valid_themes() {
             "mine.jsonl: line 2: theme: \"sport\" is not a theme (valid: ",
             "\"orientation\"",
             "null)",
+            // Line 7 has no theme but a danger label: it teaches the
+            // danger model only, and is no problem.
             "mine.jsonl: line 4: theme: `theme` is missing",
+            "only a message with `urgent` may go without it",
             "mine.jsonl: line 5: not JSON",
             "mine.jsonl: line 6: urgent: \"oui\" is not true or false",
         ],

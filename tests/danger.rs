@@ -18,6 +18,18 @@ fn assert_no_danger(texts: &[&str]) {
     }
 }
 
+/// Fails on the first text that does not raise its signal, or is not urgent.
+fn assert_flagged(cases: &[(&str, &str)]) {
+    for (text, signal) in cases {
+        let found = signals(text);
+        assert!(
+            found.iter().any(|s| s == signal),
+            "{text}: expected {signal}, found {found:?}"
+        );
+        assert!(common::classifier().classify(text).urgent, "{text}");
+    }
+}
+
 #[test]
 fn every_kind_of_danger_is_flagged_with_its_lines() {
     let cases = [
@@ -65,14 +77,7 @@ fn every_kind_of_danger_is_flagged_with_its_lines() {
             "menace-violence",
         ),
     ];
-    for (text, signal) in cases {
-        let found = signals(text);
-        assert!(
-            found.iter().any(|s| s == signal),
-            "{text}: expected {signal}, found {found:?}"
-        );
-        assert!(common::classifier().classify(text).urgent, "{text}");
-    }
+    assert_flagged(&cases);
     let hit = &common::classifier().danger("jveux mourir")[0];
     assert_eq!(hit.lines[0].0, "3114", "suicide shows the 3114 first");
 }
@@ -87,6 +92,37 @@ fn typos_and_sms_spelling_do_not_hide_danger() {
     ] {
         assert!(common::classifier().classify(text).urgent, "{text}");
     }
+}
+
+/// Situations a blind set found missing (final12), each written here in
+/// other words than the set's, with what must stay quiet beside them.
+#[test]
+fn threats_hate_violence_departures_and_touching_are_flagged() {
+    let cases = [
+        ("si jparle a la cpe ils me defoncent", "menace-violence"),
+        ("il dit que le prof de maths va payer", "menace-violence"),
+        ("ils vont tous payer lundi", "menace-violence"),
+        ("ils vont casser du migrant ce week-end", "menace-violence"),
+        ("ma soeur veut faire sa hijra en secret", "menace-violence"),
+        (
+            "j'ai été tripotée par mon animateur au centre",
+            "violence-sexuelle",
+        ),
+        (
+            "un type se fait passer pour une collégienne sur snap avec ma fille",
+            "sollicitation-adulte",
+        ),
+        (
+            "dans le salon j'entends des assiettes qui se cassent",
+            "violence-famille",
+        ),
+    ];
+    assert_flagged(&cases);
+    assert_no_danger(&[
+        "qui va payer mon permis, ma mère ou mon père ?",
+        "si je rate le bac ma mère me tue mdr",
+        "mon téléphone est tombé et l'écran s'est cassé",
+    ]);
 }
 
 #[test]

@@ -119,7 +119,11 @@ fn communes_and_big_cities() {
         ("jhabite vers lille", "59"),
         ("je suis de Marseille", "13"),
         ("Lyon", "69"),
-        ("à Valence", "26"),
+        ("à Valence dans la Drôme", "26"),
+        // 8,000 people against a village of 1,200 in the Indre.
+        ("on est a la fete a Vineuil", "41"),
+        // 75,000 against two villages of under 3,000.
+        ("je suis à Saint-Nazaire", "44"),
         ("au Havre", "76"),
         ("à Saint-Étienne", "42"),
         ("st etienne", "42"),
@@ -139,6 +143,24 @@ fn ambiguous_names_give_candidates() {
     );
     // Another place in the message settles it.
     assert_eq!(read("Saint-Denis, à la Réunion").0.as_deref(), Some("974"));
+    // A homonym that is a town of its own (3,000 people or more) makes a
+    // name ambiguous, however big the other town.
+    for (text, both) in [
+        ("ya une mission locale à Saint-Pierre ?", ["974", "972"]),
+        ("jsuis etudiante a Valence", ["26", "82"]),
+        // A town named like another département.
+        ("jsuis de Vienne", ["86", "38"]),
+        ("je vis à Vienne", ["86", "38"]),
+    ] {
+        let (department, candidates) = read(text);
+        assert_eq!(department, None, "{text}");
+        assert!(
+            both.iter().all(|c| candidates.contains(&c.to_string())),
+            "{text}: {candidates:?}"
+        );
+    }
+    assert_eq!(read("on habite dans la Vienne").0.as_deref(), Some("86"));
+    assert_eq!(read("en Vienne").0.as_deref(), Some("86"));
     // A région gives its départements.
     let (department, candidates) = read("je suis en bretagne");
     assert_eq!(department, None);

@@ -44,8 +44,11 @@ const SAFE_MARGIN: f32 = 0.8;
 /// model gives the message at least this probability: it rules out the
 /// near misses that share a danger example's words but not its meaning
 /// ("ma mère est en prison, ça se passe mal chez ma tante" is close to "ça
-/// se passe mal quand il boit").
-const CLOSENESS_CONFIRMED: f32 = 0.1;
+/// se passe mal quand il boit"). Raised from 0.1 when 1,800 written danger
+/// and look-alike messages joined the model's training and moved its
+/// probabilities up: the fewest false alarms with every urgent message of
+/// every set still flagged.
+const CLOSENESS_CONFIRMED: f32 = 0.15;
 /// The learned danger model raises a signal on its own from this
 /// probability, for the ways of saying a danger no pattern and no example
 /// foresaw.

@@ -27,6 +27,11 @@ const TOWN: u32 = 5_000;
 const VILLAGE: u32 = 1_000;
 /// A homonym this many times bigger than the next is the obvious reading.
 const OBVIOUS_RATIO: u32 = 5;
+/// A homonym this big is a town of its own: a name it shares is asked about,
+/// however big the other town ("Saint-Pierre": La Réunion or Martinique).
+const TOWN_OF_ITS_OWN: u32 = 3_000;
+/// A homonym this many times smaller than the biggest is not offered.
+const HAMLET_RATIO: u32 = 100;
 /// Most candidates returned for an ambiguous name.
 const MAX_CANDIDATES: usize = 8;
 
@@ -437,6 +442,22 @@ impl PlaceFinder {
                 match name {
                     Name::Departement { code, common_word } => {
                         if !common_word || introduced_as_place(words, i, n) {
+                            // "de Vienne" is the town (38) or the département
+                            // (86); "dans la Vienne" is only the département.
+                            let own_article =
+                                prev.is_some_and(|p| ["le", "la", "l", "les", "en"].contains(&p));
+                            if let Some(town) = self.namesake_town(&phrase, code) {
+                                if !own_article {
+                                    let sighting = Sighting {
+                                        strength: 3,
+                                        codes: vec![code.clone(), town],
+                                        certain: false,
+                                        text: phrase,
+                                        rule: "département or commune",
+                                    };
+                                    return Some((sighting, n));
+                                }
+                            }
                             return Some((
                                 certain(4, code.clone(), &phrase, "département name"),
                                 n,
@@ -476,6 +497,20 @@ impl PlaceFinder {
             }
         }
         None
+    }
+
+    /// The biggest town of another département named like this département,
+    /// when it is a town of its own (Vienne, 38, for the Vienne, 86).
+    fn namesake_town(
+        &self,
+        phrase: &str,
+        departement: &DepartementCode,
+    ) -> Option<DepartementCode> {
+        self.communes
+            .get(phrase)?
+            .iter()
+            .find(|(code, population)| code != departement && *population >= TOWN_OF_ITS_OWN)
+            .map(|(code, _)| code.clone())
     }
 
     fn commune(
@@ -544,16 +579,31 @@ impl PlaceFinder {
         }
         let second = homonyms.get(1).map_or(0, |h| h.1);
         let obvious = homonyms.len() == 1
-            || (biggest >= BIG_CITY && biggest >= second.saturating_mul(OBVIOUS_RATIO));
-        let codes: Vec<DepartementCode> = if obvious {
+            || (biggest >= TOWN
+                && second < TOWN_OF_ITS_OWN
+                && biggest >= second.saturating_mul(OBVIOUS_RATIO));
+        let mut codes: Vec<DepartementCode> = if obvious {
             vec![homonyms[0].0.clone()]
         } else {
+            // Hamlets a hundred times smaller than the town are not what
+            // anyone means ("Saint-Pierre": La Réunion or Martinique, not
+            // the Bas-Rhin's 600 people).
             homonyms
                 .iter()
+                .filter(|(_, population)| population.saturating_mul(HAMLET_RATIO) >= biggest)
                 .take(MAX_CANDIDATES)
                 .map(|(c, _)| c.clone())
                 .collect()
         };
+        // Only hamlets beside it: the town is the obvious reading.
+        let mut obvious = obvious || codes.len() == 1;
+        // "à Vienne": the town, or the département named like it.
+        if let Some(Name::Departement { code, .. }) = self.names.get(phrase) {
+            if biggest >= TOWN_OF_ITS_OWN && !codes.contains(code) {
+                codes.insert(0, code.clone());
+                obvious = false;
+            }
+        }
         // A name that is also a word is weaker evidence than a name that is
         // only a name ("au port, je suis sur Dunkerque" is Dunkerque), and
         // "j'habite" makes any name stronger ("chez son père à Bordeaux,

@@ -293,7 +293,7 @@ fn train_models(
         class,
         weight: 1.0,
     };
-    let messages: Vec<(Sample, Option<bool>)> = knowledge
+    let messages: Vec<(Sample, Option<bool>, bool)> = knowledge
         .messages
         .iter()
         .map(|m| {
@@ -302,7 +302,7 @@ fn train_models(
                 .as_ref()
                 .and_then(|id| themes.iter().position(|t| t == id))
                 .unwrap_or(classes - 1);
-            (sample(read(&m.text), class), m.urgent)
+            (sample(read(&m.text), class), m.urgent, m.teaches_theme)
         })
         .collect();
     let mut danger: Vec<Sample> = docs
@@ -311,7 +311,7 @@ fn train_models(
         .filter(|(meta, _)| meta.kind != DocKind::Keyword)
         .map(|(_, s)| s.relabelled(SAFE))
         .collect();
-    danger.extend(messages.iter().filter_map(|(s, urgent)| {
+    danger.extend(messages.iter().filter_map(|(s, urgent, _)| {
         urgent.map(|urgent| s.relabelled(if urgent { URGENT } else { SAFE }))
     }));
     for signal in &knowledge.danger {
@@ -324,7 +324,11 @@ fn train_models(
             .map(|t| sample(read(t), SAFE)),
     );
     tracing::debug!(ms = ms(started), "model samples ready");
-    samples.extend(messages.into_iter().map(|(s, _)| s));
+    samples.extend(
+        messages
+            .into_iter()
+            .filter_map(|(s, _, teaches_theme)| teaches_theme.then_some(s)),
+    );
     std::thread::scope(|scope| {
         // Two epochs give the danger model the same readings as three on
         // every labelled set, in less time.
@@ -414,7 +418,13 @@ fn naive_bayes(
 }
 
 impl TantivyThemeIndex {
+    /// The danger model's probability. A message with no word it can read
+    /// beyond small words and the place ("jsuis de la Martinique") gives 0:
+    /// the bias and "je suis" alone would decide. Patterns still read it.
     fn urgency_of(&self, stems: &[String], words: &[String]) -> f32 {
+        if stems.is_empty() {
+            return 0.0;
+        }
         self.danger_model.probabilities(stems, words)[URGENT]
     }
 }

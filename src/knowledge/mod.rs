@@ -164,6 +164,9 @@ pub struct LabelledMessage {
     /// Whether it signals a danger now (`"urgent": true`); a message
     /// without the key teaches the danger model nothing.
     pub urgent: Option<bool>,
+    /// Whether it teaches the theme model: a message without a `theme` key
+    /// (but with `urgent`) teaches only the danger model.
+    pub teaches_theme: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -572,13 +575,8 @@ fn read_messages(dir: &Path, themes: &[ThemeId], all: &mut Vec<Problem>) -> Vec<
                     );
                     continue;
                 }
-                None => {
-                    p.push(
-                        format!("{key}: theme"),
-                        format!("`theme` is missing (valid: {})", valid()),
-                    );
-                    continue;
-                }
+                // Checked below: only a danger label may stand alone.
+                None => None,
             };
             let urgent = match object.get("urgent") {
                 None | Some(serde_json::Value::Null) => None,
@@ -591,10 +589,22 @@ fn read_messages(dir: &Path, themes: &[ThemeId], all: &mut Vec<Problem>) -> Vec<
                     continue;
                 }
             };
+            let teaches_theme = object.contains_key("theme");
+            if !teaches_theme && urgent.is_none() {
+                p.push(
+                    format!("{key}: theme"),
+                    format!(
+                        "`theme` is missing (valid: {}); only a message with `urgent` may go without it",
+                        valid()
+                    ),
+                );
+                continue;
+            }
             messages.push(LabelledMessage {
                 text: text.to_string(),
                 theme,
                 urgent,
+                teaches_theme,
             });
         }
         all.extend(p.into_vec());
