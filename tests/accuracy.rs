@@ -1,8 +1,7 @@
 //! Accuracy on labelled messages the models never learn from: the
 //! development set (tests/data/dev.jsonl, 546 messages written for the
-//! project) and the blind sets final9, final10, final11 and final12 (488,
-//! 512, 466 and 480 messages written by someone who had not seen the
-//! knowledge base). Each threshold sits just below what the
+//! project) and the blind sets final9 to final13 (488, 512, 466, 480 and
+//! 480 messages written by someone who had not seen the knowledge base). Each threshold sits just below what the
 //! classifier reaches, so a change that makes it worse fails here. The sets
 //! of knowledge/messages are training data: their theme accuracy says
 //! nothing of generality, except when one is held out of training (the
@@ -109,8 +108,8 @@ fn blind_set_final11() {
     blind_set("final11.jsonl", 0.95, 0.98, 0.94, 0.97);
 }
 
-/// The newest blind set (480 messages), written while the session that
-/// added it began. Before anything was tuned on it: theme 92.2 %, no theme
+/// A blind set (480 messages) written while the session that added it
+/// began. Before anything was tuned on it: theme 92.2 %, no theme
 /// 97.7 %, urgent 94.2 % (5 missed) with 3.8 % false alarms, parent 95.8 %,
 /// département 97.9 %. Written danger training messages then brought
 /// urgent to 95.3 %, its four remaining misses became patterns, and its four
@@ -119,6 +118,17 @@ fn blind_set_final11() {
 #[test]
 fn blind_set_final12() {
     blind_set("final12.jsonl", 0.92, 0.97, 0.98, 0.97);
+}
+
+/// A blind set written once final12's changes were committed (480 messages).
+/// Before anything was tuned on it: theme 93.4 %, no theme 88.7 %, urgent
+/// 98.8 % (1 missed) with 3.8 % false alarms, parent 99.0 %, département
+/// 98.4 %. Its missed urgent message became a pattern ("une tentative … je
+/// recommence à y penser"), and "cava" joined the slang ("ça va", which the
+/// typo correction read as "canva").
+#[test]
+fn blind_set_final13() {
+    blind_set("final13.jsonl", 0.93, 0.90, 0.98, 0.98);
 }
 
 /// Generality of the learned model: trained without one blind set of
@@ -194,6 +204,7 @@ fn every_urgent_message_of_every_set_is_flagged() {
         "final10.jsonl",
         "final11.jsonl",
         "final12.jsonl",
+        "final13.jsonl",
     ] {
         for item in common::labelled(name) {
             if item.urgent

@@ -116,6 +116,11 @@ fn threats_hate_violence_departures_and_touching_are_flagged() {
             "dans le salon j'entends des assiettes qui se cassent",
             "violence-famille",
         ),
+        // final13: thoughts that come back after an attempt
+        (
+            "depuis ma tentative je recommence à y penser le soir",
+            "suicide",
+        ),
     ];
     assert_flagged(&cases);
     assert_no_danger(&[

@@ -599,7 +599,7 @@ impl PlaceFinder {
         let mut obvious = obvious || codes.len() == 1;
         // "à Vienne": the town, or the département named like it.
         if let Some(Name::Departement { code, .. }) = self.names.get(phrase) {
-            if biggest >= TOWN_OF_ITS_OWN && !codes.contains(code) {
+            if !codes.contains(code) && self.namesake_town(phrase, code).is_some() {
                 codes.insert(0, code.clone());
                 obvious = false;
             }
