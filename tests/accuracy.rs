@@ -1,7 +1,8 @@
 //! Accuracy on labelled messages the models never learn from: the
 //! development set (tests/data/dev.jsonl, 546 messages written for the
-//! project) and the blind sets final9 to final13 (488, 512, 466, 480 and
-//! 480 messages written by someone who had not seen the knowledge base). Each threshold sits just below what the
+//! project) and the blind sets final9 to final14 (488, 512, 466, 480, 480
+//! and 480 messages written by someone who had not seen the knowledge
+//! base). Each threshold sits just below what the
 //! classifier reaches, so a change that makes it worse fails here. The sets
 //! of knowledge/messages are training data: their theme accuracy says
 //! nothing of generality, except when one is held out of training (the
@@ -131,6 +132,18 @@ fn blind_set_final13() {
     blind_set("final13.jsonl", 0.93, 0.90, 0.98, 0.98);
 }
 
+/// A blind set written once final13's changes were committed (480
+/// messages). Before anything was tuned on it: theme 92.4 %, no theme
+/// 97.8 %, urgent 95.5 % (4 missed, all of them radicalisation: a planned
+/// "action", a militia's shooting training, "la chasse aux arabes", leaving
+/// to join Daech) with 3.6 % false alarms, parent 100 %, département 95.9 %.
+/// The four became patterns; Chamonix, Nogent and the islands (île de Ré…)
+/// became areas.
+#[test]
+fn blind_set_final14() {
+    blind_set("final14.jsonl", 0.92, 0.97, 0.99, 0.97);
+}
+
 /// Generality of the learned model: trained without one blind set of
 /// knowledge/messages (and without the 24 of its messages that other sets
 /// repeat word for word), it still reads that set's themes.
@@ -205,6 +218,7 @@ fn every_urgent_message_of_every_set_is_flagged() {
         "final11.jsonl",
         "final12.jsonl",
         "final13.jsonl",
+        "final14.jsonl",
     ] {
         for item in common::labelled(name) {
             if item.urgent

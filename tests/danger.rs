@@ -116,6 +116,23 @@ fn threats_hate_violence_departures_and_touching_are_flagged() {
             "dans le salon j'entends des assiettes qui se cassent",
             "violence-famille",
         ),
+        // final14: radicalisation turning to action
+        (
+            "ils veulent faire la chasse aux migrants ce soir",
+            "menace-violence",
+        ),
+        (
+            "son groupe prépare une action samedi contre la mosquée",
+            "menace-violence",
+        ),
+        (
+            "une milice lui propose des entraînements au tir",
+            "menace-violence",
+        ),
+        (
+            "il regarde des vidéos de daesh et dit qu'il veut les rejoindre",
+            "menace-violence",
+        ),
         // final13: thoughts that come back after an attempt
         (
             "depuis ma tentative je recommence à y penser le soir",
@@ -127,6 +144,9 @@ fn threats_hate_violence_departures_and_touching_are_flagged() {
         "qui va payer mon permis, ma mère ou mon père ?",
         "si je rate le bac ma mère me tue mdr",
         "mon téléphone est tombé et l'écran s'est cassé",
+        "on prépare une action de prévention samedi au lycée",
+        "je fais un stage de tir à l'arc",
+        "on a fait la chasse aux oeufs",
     ]);
 }
 
@@ -147,7 +167,13 @@ fn naming_a_topic_is_not_danger() {
 
 #[test]
 fn numbers_and_places_never_raise_danger() {
+    // The danger model reads nothing in a message of small words, a place
+    // and a number (it gave 0.88 to "je suis toujours là (12)").
+    for i in 0..20 {
+        assert_no_danger(&[&format!("je suis toujours là ({i})")]);
+    }
     assert_no_danger(&[
+        "jsuis de la Martinique 🌴",
         "jsuis du 41 et on me harcèle sur insta",
         "j'ai 15 ans et je cherche un stage dans le 93",
         "41000",

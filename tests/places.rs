@@ -124,6 +124,9 @@ fn communes_and_big_cities() {
         ("on est a la fete a Vineuil", "41"),
         // 75,000 against two villages of under 3,000.
         ("je suis à Saint-Nazaire", "44"),
+        // Names people say for a town or an island (areas.toml).
+        ("il neige a Chamonix ou pas", "74"),
+        ("on est sur l'île de Ré pour les vacances", "17"),
         ("au Havre", "76"),
         ("à Saint-Étienne", "42"),
         ("st etienne", "42"),

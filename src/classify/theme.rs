@@ -135,6 +135,10 @@ pub struct TantivyThemeIndex {
     tuning: Tuning,
 }
 
+/// Fewest readable stems (numbers apart) for the danger model to give a
+/// probability at all.
+const MODEL_MIN_WORDS: usize = 2;
+
 impl TantivyThemeIndex {
     pub fn build(
         knowledge: &Knowledge,
@@ -418,11 +422,16 @@ fn naive_bayes(
 }
 
 impl TantivyThemeIndex {
-    /// The danger model's probability. A message with no word it can read
-    /// beyond small words and the place ("jsuis de la Martinique") gives 0:
-    /// the bias and "je suis" alone would decide. Patterns still read it.
+    /// The danger model's probability. A message with fewer than
+    /// `MODEL_MIN_WORDS` words it can read, numbers apart, gives 0 ("jsuis
+    /// de la Martinique", "je suis toujours là (12)"): the bias, "je suis"
+    /// and a number would decide. Patterns and words still read it.
     fn urgency_of(&self, stems: &[String], words: &[String]) -> f32 {
-        if stems.is_empty() {
+        let readable = stems
+            .iter()
+            .filter(|s| !s.chars().all(|c| c.is_ascii_digit()))
+            .count();
+        if readable < MODEL_MIN_WORDS {
             return 0.0;
         }
         self.danger_model.probabilities(stems, words)[URGENT]
