@@ -133,6 +133,17 @@ fn threats_hate_violence_departures_and_touching_are_flagged() {
             "il regarde des vidéos de daesh et dit qu'il veut les rejoindre",
             "menace-violence",
         ),
+        // final15
+        ("j'aimerais arrêter d'exister", "suicide"),
+        ("ma soeur a pas dormi chez nous depuis 3 jours", "fugue"),
+        (
+            "il revient du collège avec des bleus tous les jours",
+            "violence-famille",
+        ),
+        (
+            "ils ont balancé mon adresse sur un groupe",
+            "menace-violence",
+        ),
         // final13: thoughts that come back after an attempt
         (
             "depuis ma tentative je recommence à y penser le soir",
@@ -147,6 +158,8 @@ fn threats_hate_violence_departures_and_touching_are_flagged() {
         "on prépare une action de prévention samedi au lycée",
         "je fais un stage de tir à l'arc",
         "on a fait la chasse aux oeufs",
+        "je veux arrêter de fumer",
+        "j'ai publié mon adresse mail pour le stage",
     ]);
 }
 

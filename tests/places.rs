@@ -119,7 +119,11 @@ fn communes_and_big_cities() {
         ("jhabite vers lille", "59"),
         ("je suis de Marseille", "13"),
         ("Lyon", "69"),
-        ("à Valence dans la Drôme", "26"),
+        // 64,000 people against 5,300 in the Tarn-et-Garonne.
+        ("jsuis etudiante a Valence", "26"),
+        // A town named after a place of it, even when its name is a word.
+        ("on m'insulte au college de Guéret", "23"),
+        ("je peux faire un stage a la mairie de Tulle", "19"),
         // 8,000 people against a village of 1,200 in the Indre.
         ("on est a la fete a Vineuil", "41"),
         // 75,000 against two villages of under 3,000.
@@ -146,11 +150,11 @@ fn ambiguous_names_give_candidates() {
     );
     // Another place in the message settles it.
     assert_eq!(read("Saint-Denis, à la Réunion").0.as_deref(), Some("974"));
-    // A homonym that is a town of its own (3,000 people or more) makes a
-    // name ambiguous, however big the other town.
+    // An overseas town sharing its name with a town of its own (3,000
+    // people or more) is asked about, however big.
     for (text, both) in [
         ("ya une mission locale à Saint-Pierre ?", ["974", "972"]),
-        ("jsuis etudiante a Valence", ["26", "82"]),
+        ("je suis à Saint-André", ["974", "66"]),
         // A town named like another département.
         ("jsuis de Vienne", ["86", "38"]),
         ("je vis à Vienne", ["86", "38"]),

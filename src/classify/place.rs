@@ -27,8 +27,9 @@ const TOWN: u32 = 5_000;
 const VILLAGE: u32 = 1_000;
 /// A homonym this many times bigger than the next is the obvious reading.
 const OBVIOUS_RATIO: u32 = 5;
-/// A homonym this big is a town of its own: a name it shares is asked about,
-/// however big the other town ("Saint-Pierre": La Réunion or Martinique).
+/// A homonym this big is a town of its own: a name an overseas town shares
+/// with it is asked about ("Saint-Pierre": La Réunion or Martinique), and a
+/// town named like a département is asked about ("Vienne").
 const TOWN_OF_ITS_OWN: u32 = 3_000;
 /// A homonym this many times smaller than the biggest is not offered.
 const HAMLET_RATIO: u32 = 100;
@@ -50,6 +51,28 @@ const ORIGIN_VERBS: &[&str] = &[
     "sommes",
     "originaire",
     "originaires",
+];
+/// Places of a town named after "de": "au collège de Guéret", "la mairie de
+/// Tulle" name the town even when its name is also a word.
+const PLACE_NOUNS: &[&str] = &[
+    "college",
+    "lycee",
+    "mairie",
+    "gare",
+    "hopital",
+    "ville",
+    "commune",
+    "fac",
+    "universite",
+    "iut",
+    "cio",
+    "prefecture",
+    "quartier",
+    "piscine",
+    "mjc",
+    "pij",
+    "caf",
+    "cite",
 ];
 const WEAK_CUES: &[&str] = &["de", "d", "du", "sur", "vers", "depuis", "from", "region"];
 /// Words before a code that make it a département ("dans le 41", "du 93").
@@ -527,7 +550,7 @@ impl PlaceFinder {
             || phrase.split(' ').all(|w| FRENCH_STOP_WORDS.contains(&w));
         // "de" after "je viens", "je suis", "originaire" introduces a place.
         let origin = matches!(prev, Some("de" | "d"))
-            && before_prev.is_some_and(|p| ORIGIN_VERBS.contains(&p));
+            && before_prev.is_some_and(|p| ORIGIN_VERBS.contains(&p) || PLACE_NOUNS.contains(&p));
         let strong_cue = origin || prev.is_some_and(|p| STRONG_CUES.contains(&p));
         let weak_cue = prev.is_some_and(|p| WEAK_CUES.contains(&p));
         let partitive = prev.is_some_and(|p| ["du", "des"].contains(&p));
@@ -578,9 +601,13 @@ impl PlaceFinder {
             return None;
         }
         let second = homonyms.get(1).map_or(0, |h| h.1);
+        // An overseas town is not the obvious reading of a name that a town
+        // of its own elsewhere also bears: people elsewhere rarely mean it
+        // ("Saint-Pierre": La Réunion or Martinique; "Valence" is the Drôme's).
+        let overseas = homonyms[0].0.as_str().starts_with("97");
         let obvious = homonyms.len() == 1
             || (biggest >= TOWN
-                && second < TOWN_OF_ITS_OWN
+                && !(overseas && second >= TOWN_OF_ITS_OWN)
                 && biggest >= second.saturating_mul(OBVIOUS_RATIO));
         let mut codes: Vec<DepartementCode> = if obvious {
             vec![homonyms[0].0.clone()]
