@@ -297,7 +297,7 @@ fn train_models(
         class,
         weight: 1.0,
     };
-    let messages: Vec<(Sample, Option<bool>, bool)> = knowledge
+    let messages: Vec<Sample> = knowledge
         .messages
         .iter()
         .map(|m| {
@@ -306,7 +306,7 @@ fn train_models(
                 .as_ref()
                 .and_then(|id| themes.iter().position(|t| t == id))
                 .unwrap_or(classes - 1);
-            (sample(read(&m.text), class), m.urgent, m.teaches_theme)
+            sample(read(&m.text), class)
         })
         .collect();
     let mut danger: Vec<Sample> = docs
@@ -315,9 +315,16 @@ fn train_models(
         .filter(|(meta, _)| meta.kind != DocKind::Keyword)
         .map(|(_, s)| s.relabelled(SAFE))
         .collect();
-    danger.extend(messages.iter().filter_map(|(s, urgent, _)| {
-        urgent.map(|urgent| s.relabelled(if urgent { URGENT } else { SAFE }))
-    }));
+    danger.extend(
+        knowledge
+            .messages
+            .iter()
+            .zip(&messages)
+            .filter_map(|(m, s)| {
+                m.urgent
+                    .map(|urgent| s.relabelled(if urgent { URGENT } else { SAFE }))
+            }),
+    );
     for signal in &knowledge.danger {
         danger.extend(signal.examples.iter().map(|t| sample(read(t), URGENT)));
     }
@@ -329,9 +336,11 @@ fn train_models(
     );
     tracing::debug!(ms = ms(started), "model samples ready");
     samples.extend(
-        messages
-            .into_iter()
-            .filter_map(|(s, _, teaches_theme)| teaches_theme.then_some(s)),
+        knowledge
+            .messages
+            .iter()
+            .zip(messages)
+            .filter_map(|(m, s)| m.teaches_theme.then_some(s)),
     );
     std::thread::scope(|scope| {
         // Two epochs give the danger model the same readings as three on
