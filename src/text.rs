@@ -39,21 +39,48 @@ impl Slang {
         self.expansions.get(word).map(Vec::as_slice)
     }
 
+    /// The word as read: its slang expansion, "je" and the verb for a
+    /// "j" glued to a word the table does not know ("jlui" is "je lui",
+    /// "jregarde" is "je regarde"), or the word itself.
+    fn read_into(&self, word: String, out: &mut Vec<String>) {
+        if let Some(expansion) = self.expand(&word) {
+            out.extend(expansion.iter().cloned());
+        } else if let Some(rest) = glued_je(&word) {
+            out.push("je".to_string());
+            out.push(rest.to_string());
+        } else {
+            out.push(word);
+        }
+    }
+
     /// An already folded phrase with its slang expanded; `None` when it has
     /// none (the phrase reads as written).
     pub fn expand_folded(&self, folded: &str) -> Option<String> {
-        if !folded.split(' ').any(|w| self.expansions.contains_key(w)) {
+        if !folded
+            .split(' ')
+            .any(|w| self.expansions.contains_key(w) || glued_je(w).is_some())
+        {
             return None;
         }
-        let words: Vec<&str> = folded
-            .split(' ')
-            .flat_map(|w| match self.expand(w) {
-                Some(expansion) => expansion.iter().map(String::as_str).collect(),
-                None => vec![w],
-            })
-            .collect();
+        let mut words: Vec<String> = Vec::new();
+        for w in folded.split(' ') {
+            self.read_into(w.to_string(), &mut words);
+        }
         Some(words.join(" "))
     }
+}
+
+/// The word after a glued "j" ("jlui", "jregarde"): a "j", a consonant,
+/// and at least three more letters with a vowel among them. Shorter forms
+/// ("jtm", "jpp") are abbreviations, for the slang table.
+fn glued_je(word: &str) -> Option<&str> {
+    let rest = word.strip_prefix('j')?;
+    let first = rest.bytes().next()?;
+    let glued = b"bcdfgklmnpqrstvwxz".contains(&first)
+        && rest.len() >= 3
+        && rest.bytes().all(|b| b.is_ascii_lowercase())
+        && rest.bytes().any(|b| b"aeiouy".contains(&b));
+    glued.then_some(rest)
 }
 
 /// A message as the readers see it: folded words, in order, each with the
@@ -103,10 +130,7 @@ pub fn normalize(text: &str, slang: &Slang) -> Normalized {
     let mut message = Normalized::default();
     for (sentence, part) in text.split(is_sentence_end).enumerate() {
         for word in split_folded(part) {
-            match slang.expand(&word) {
-                Some(expansion) => message.words.extend(expansion.iter().cloned()),
-                None => message.words.push(word),
-            }
+            slang.read_into(word, &mut message.words);
             message
                 .sentences
                 .resize(message.words.len(), sentence as u32);
@@ -278,6 +302,20 @@ mod tests {
             assert_eq!(expanded, normalize(name, &slang).joined(), "{name}");
         }
         assert_eq!(slang.expand_folded("blois"), None);
+    }
+
+    #[test]
+    fn a_glued_j_reads_as_je() {
+        assert_eq!(
+            words("il arrete pas quand jlui dis"),
+            ["il", "arrete", "pas", "quand", "je", "lui", "dis"]
+        );
+        assert_eq!(words("jregarde"), ["je", "regarde"]);
+        // Abbreviations, slang entries and ordinary words stay as they are.
+        assert_eq!(
+            words("jtm jsp jour jus"),
+            ["jtm", "je", "sais", "pas", "jour", "jus"]
+        );
     }
 
     #[test]

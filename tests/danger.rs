@@ -235,3 +235,47 @@ fn the_danger_reading_alone_is_the_full_reading_s() {
         );
     }
 }
+
+/// Idioms lose their danger words ("mourir de honte"), and a danger told as
+/// past and settled is not an alarm; the same words said of now still are.
+#[test]
+fn idioms_and_settled_past_are_not_alarms() {
+    assert_no_danger(&[
+        "je veux mourir de honte j'ai trébuché devant toute la classe",
+        "je me suis coupée en cuisinant hier",
+        "Il y a deux ans j'ai fait une tentative de suicide, aujourd'hui ça va bien. Comment faire un service civique ?",
+        "Ma fille a été harcelée et frappée l'an dernier, tout s'est calmé depuis qu'elle a changé de collège",
+        "c'est quoi la différence entre jeux d'argent et jeux vidéo avec des loot box",
+        "ma proprio menace d'augmenter le loyer",
+        "je me drogue pas, c'est juste une question",
+    ]);
+    assert_flagged(&[
+        ("j'ai tellement honte, je veux mourir", "suicide"),
+        ("je me suis coupée hier soir exprès", "automutilation"),
+        (
+            "j'ai fait une TS l'an dernier et là je sens que ça revient",
+            "suicide",
+        ),
+        ("il me menace de tout balancer", "sextorsion"),
+        ("ils l'ont menacé avec un couteau", "menace-violence"),
+    ]);
+}
+
+/// Dangers that blind sets final16 to final19 showed in words no earlier
+/// pattern foresaw.
+#[test]
+fn planned_violence_consent_and_images_are_flagged() {
+    assert_flagged(&[
+        ("les mecs de mon quartier veulent aller tabasser les gens de la marche des fiertés samedi", "menace-violence"),
+        ("mon cousin a emporté les fusils de chasse de mon oncle", "menace-violence"),
+        ("il se renseigne sur l'achat d'une arbalète", "menace-violence"),
+        ("des mecs lui apprennent à fabriquer des trucs qui explosent", "menace-violence"),
+        ("il veut pas arrêter quand jlui dis", "violence-sexuelle"),
+        ("ma copine m'a forcé à faire un truc que je voulais pas", "violence-sexuelle"),
+        ("le patron de mon stage m'a mis une main aux fesses", "violence-sexuelle"),
+        ("des photos de sa copine nue que d'autres garçons font circuler", "sextorsion"),
+        ("je vais prendre les médicaments de ma mère cette nuit", "urgence-medicale"),
+        ("mon coach m'écrit la nuit et dit qu'il faut garder ça secret", "sollicitation-adulte"),
+        ("mon beau père ma cramé avec une cigarette", "violence-famille"),
+    ]);
+}

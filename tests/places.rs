@@ -88,6 +88,7 @@ fn departement_names_in_any_spelling() {
         ("hte savoie", "74"),
         ("dans le nord", "59"),
         ("à la réunion", "974"),
+        ("je vis à la Réunion en ce moment", "974"),
         ("en guadeloupe", "971"),
         ("corse du sud", "2A"),
     ]);
@@ -103,6 +104,7 @@ fn names_that_are_also_words_need_a_cue() {
         "j'ai fait trois tours",
         "il a eu son bac",
         "garde à vue",
+        "paris en ligne",
         "qu'il vienne",
     ] {
         assert_eq!(read(text), (None, vec![]), "{text}");

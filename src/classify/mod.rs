@@ -321,7 +321,7 @@ fn ms(since: std::time::Instant) -> f64 {
 fn danger_detector(knowledge: &Knowledge, slang: &Slang) -> DangerDetector {
     DangerDetector::new(
         &knowledge.danger,
-        &knowledge.topic_cues,
+        &knowledge.danger_cues,
         &knowledge.safe_examples,
         &ordinary_examples(knowledge),
         slang,

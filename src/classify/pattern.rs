@@ -10,7 +10,8 @@
 //! - a word of seven letters or more also matches a word one typo away that
 //!   starts with the same letter ("suicder", "scarifie");
 //! - one other word may stand between two pattern words ("veux vraiment
-//!   mourir"); `...` lets up to four stand there.
+//!   mourir"); `...` lets up to four stand there, and `~` any number,
+//!   within the same sentence ("coach ~ secret").
 //!
 //! Patterns never see raw text, so no character a person types can change
 //! their meaning. This module only matches: what a match means is decided by
@@ -23,6 +24,8 @@ use rustc_hash::FxHashMap as HashMap;
 const DEFAULT_GAP: usize = 1;
 /// Words allowed between two pattern words around `...`.
 const WIDE_GAP: usize = 4;
+/// Words allowed around `~`: any number, within the sentence.
+const ANYWHERE: usize = usize::MAX / 4;
 /// Shortest pattern word that also matches with one typo. Shorter words are
 /// too close to each other ("enfuie" and "ennuie").
 const FUZZY_MIN_LEN: usize = 7;
@@ -54,11 +57,11 @@ impl Pattern {
         let mut slots = Vec::new();
         let mut gap = DEFAULT_GAP;
         for piece in source.split_whitespace() {
-            if piece == "..." || piece == "…" {
+            if piece == "..." || piece == "…" || piece == "~" {
                 if slots.is_empty() {
-                    return Err("a pattern cannot start with `...`".into());
+                    return Err(format!("a pattern cannot start with `{piece}`"));
                 }
-                gap = WIDE_GAP;
+                gap = if piece == "~" { ANYWHERE } else { WIDE_GAP };
                 continue;
             }
             let mut forms = Vec::new();
@@ -89,7 +92,7 @@ impl Pattern {
             return Err("the pattern is empty".into());
         }
         if gap != DEFAULT_GAP {
-            return Err("a pattern cannot end with `...`".into());
+            return Err("a pattern cannot end with `...` or `~`".into());
         }
         Ok(Pattern {
             source: source.trim().to_string(),
@@ -125,6 +128,8 @@ pub struct PatternMatch<'a, T> {
     pub value: &'a T,
     pub pattern: &'a str,
     pub words: Vec<String>,
+    /// Where those words stand in the message.
+    pub positions: Vec<usize>,
 }
 
 impl<T> PatternSet<T> {
@@ -200,6 +205,7 @@ impl<T> PatternSet<T> {
                     value,
                     pattern: pattern.source(),
                     words: positions.iter().map(|&p| words[p].clone()).collect(),
+                    positions,
                 });
             }
         }
@@ -365,6 +371,22 @@ mod tests {
         let s = set(&["sais pas ou je suis"]);
         assert_eq!(matched(&s, "je sais pas ou je suis, aidez moi"), [0]);
         assert!(matched(&s, "je sais pas ou. je suis en 1ere").is_empty());
+    }
+
+    #[test]
+    fn anywhere_in_the_sentence() {
+        let s = set(&["coach|prof ~ secret"]);
+        assert_eq!(
+            matched(
+                &s,
+                "mon coach m envoie des messages la nuit et dit qu il faut garder ca secret"
+            ),
+            [0]
+        );
+        assert!(matched(&s, "mon coach est sympa. c est un secret").is_empty());
+        assert!(matched(&s, "un secret de mon coach").is_empty());
+        assert!(Pattern::parse("~ secret").is_err());
+        assert!(Pattern::parse("secret ~").is_err());
     }
 
     #[test]

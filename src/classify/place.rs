@@ -660,7 +660,9 @@ fn introduced_as_place(words: &[String], i: usize, n: usize) -> bool {
             && before_prev.is_some_and(|p| ARTICLES.contains(&p)));
     let headed =
         matches!(prev, Some("de" | "d")) && before_prev.is_some_and(|p| WORD_HEADS.contains(&p));
-    introduced && !headed && !next.is_some_and(|w| WORD_FOLLOWERS.contains(&w))
+    // "à la Réunion en ce moment" is the island, "paris en ligne" the bets.
+    let for_now = next == Some("en") && at(Some(i + n + 1)) == Some("ce");
+    introduced && !headed && (for_now || !next.is_some_and(|w| WORD_FOLLOWERS.contains(&w)))
 }
 
 fn certain(strength: u8, code: DepartementCode, text: &str, rule: &'static str) -> Sighting {

@@ -208,7 +208,47 @@ struct DangerFile {
     /// ("c'est quoi", "en cours", "mdr"): they silence `words`, never `patterns`.
     #[serde(default)]
     topic_cues: Vec<String>,
+    /// Idioms whose words say no danger ("mort de rire", "tuer le temps"):
+    /// their words are taken out before the danger is read.
+    #[serde(default)]
+    harmless: Vec<String>,
+    #[serde(default)]
+    settled: Option<SettledFile>,
     signal: Vec<DangerEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettledFile {
+    past: Vec<String>,
+    settled: Vec<String>,
+    #[serde(default)]
+    still: Vec<String>,
+}
+
+/// How a message says a danger is over: a time in the past ("il y a deux
+/// ans"), a sign that it is settled ("il va mieux", "elle est suivie"), and
+/// none of the signs that it is back or near ("ça recommence", "ce soir").
+#[derive(Debug, Clone, Default)]
+pub struct SettledCues {
+    pub past: Vec<Pattern>,
+    pub settled: Vec<Pattern>,
+    pub still: Vec<Pattern>,
+}
+
+/// What tells a danger's words from a danger: topic questions, harmless
+/// idioms, settled past.
+#[derive(Debug, Clone, Default)]
+pub struct DangerCues {
+    /// Patterns that show a message is about a topic ("c'est quoi", "en
+    /// cours"): they silence the danger `words`, never the danger patterns.
+    pub topic: Vec<Pattern>,
+    /// Idioms whose words are taken out before the danger is read ("mourir
+    /// de honte", "tuer le temps").
+    pub harmless: Vec<Pattern>,
+    /// A danger told as past and settled raises nothing but the learned
+    /// model's sure reading.
+    pub settled: SettledCues,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -266,9 +306,7 @@ pub struct Knowledge {
     /// `(written form, plain words)`.
     pub slang: Vec<(String, String)>,
     pub danger: Vec<DangerSignal>,
-    /// Patterns that show a message is about a topic ("c'est quoi", "en
-    /// cours"): they silence the danger `words`, never the danger patterns.
-    pub topic_cues: Vec<Pattern>,
+    pub danger_cues: DangerCues,
     /// Messages that use danger's vocabulary but signal none ("c'est quoi la
     /// sextorsion", "je vais crever de rire"): the counterweight to `examples`.
     pub safe_examples: Vec<String>,
@@ -408,12 +446,27 @@ impl Knowledge {
         all.extend(p.into_vec());
 
         let mut p = problems_for("danger.toml");
-        let (danger, topic_cues) = read_toml::<DangerFile>(&dir.join("danger.toml"), &mut p)
+        let (danger, danger_cues) = read_toml::<DangerFile>(&dir.join("danger.toml"), &mut p)
             .map(|f| {
-                let cues = if f.topic_cues.is_empty() {
-                    Vec::new()
-                } else {
-                    compile_patterns(&f.topic_cues, "topic_cues", &mut p)
+                let optional = |sources: &[String], key: &str, p: &mut Problems| {
+                    if sources.is_empty() {
+                        Vec::new()
+                    } else {
+                        compile_patterns(sources, key, p)
+                    }
+                };
+                let settled =
+                    f.settled
+                        .as_ref()
+                        .map_or_else(SettledCues::default, |s| SettledCues {
+                            past: compile_patterns(&s.past, "settled.past", &mut p),
+                            settled: compile_patterns(&s.settled, "settled.settled", &mut p),
+                            still: optional(&s.still, "settled.still", &mut p),
+                        });
+                let cues = DangerCues {
+                    topic: optional(&f.topic_cues, "topic_cues", &mut p),
+                    harmless: optional(&f.harmless, "harmless", &mut p),
+                    settled,
                 };
                 (
                     validate_danger(f, &known_resources, &known_themes, &mut p),
@@ -472,7 +525,7 @@ impl Knowledge {
             place_words,
             slang,
             danger,
-            topic_cues,
+            danger_cues,
             safe_examples,
             parent_cues,
         })
