@@ -243,6 +243,7 @@ fn idioms_and_settled_past_are_not_alarms() {
     assert_no_danger(&[
         "je veux mourir de honte j'ai trébuché devant toute la classe",
         "je me suis coupée en cuisinant hier",
+        "je vais me tuer à la salle demain ptdr",
         "Il y a deux ans j'ai fait une tentative de suicide, aujourd'hui ça va bien. Comment faire un service civique ?",
         "Ma fille a été harcelée et frappée l'an dernier, tout s'est calmé depuis qu'elle a changé de collège",
         "c'est quoi la différence entre jeux d'argent et jeux vidéo avec des loot box",
@@ -256,9 +257,17 @@ fn idioms_and_settled_past_are_not_alarms() {
             "j'ai fait une TS l'an dernier et là je sens que ça revient",
             "suicide",
         ),
+        ("je veux me tuer à la fin de la semaine", "suicide"),
+        (
+            "je suis en 3e et je vais bien mais mon beau-père me frappe",
+            "violence-famille",
+        ),
         ("il me menace de tout balancer", "sextorsion"),
         ("ils l'ont menacé avec un couteau", "menace-violence"),
     ]);
+    // A danger that has begun is not over, whatever else is going well.
+    let text = "il y a deux mois il a commencé à me frapper, sinon ça va bien";
+    assert!(common::classifier().classify(text).urgent, "{text}");
 }
 
 /// Dangers that blind sets final16 to final19 showed in words no earlier
