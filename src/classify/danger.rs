@@ -16,11 +16,14 @@
 //!   closeness counts only when the model does not rule the danger out, and
 //!   the model raises a signal alone when it is sure.
 //!
-//! Words and closeness stay silent when the message is plainly about a topic ("c'est
+//! Before any of them, the words of harmless idioms ("mourir de honte") are
+//! taken out, and a danger told as past and settled ("il y a deux ans …
+//! aujourd'hui ça va bien") leaves only the model's sure reading. Words and
+//! closeness stay silent when the message is plainly about a topic ("c'est
 //! quoi", "en cours", "mdr"). This reader never decides what to answer: it
 //! says which signals are there.
 
-use super::corpus::{analyse, decaying_vote, remember_stems, Corpus, Lexicon};
+use super::corpus::{analyse, decaying_vote, is_number, remember_stems, Corpus, Lexicon};
 use super::pattern::{Pattern, PatternSet};
 use crate::knowledge::{DangerCues, DangerSignal, ResourceId};
 use crate::text::{normalize, Normalized, Slang};
@@ -180,13 +183,15 @@ impl DangerDetector {
                 });
             }
         };
-        for found in self.patterns.matches(message).into_iter().filter(|_| !over) {
-            add(
-                &mut hits,
-                *found.value,
-                found.pattern.to_string(),
-                found.words,
-            );
+        if !over {
+            for found in self.patterns.matches(message) {
+                add(
+                    &mut hits,
+                    *found.value,
+                    found.pattern.to_string(),
+                    found.words,
+                );
+            }
         }
         let topic = over || !self.topic_cues.matches(message).is_empty();
         if !topic {
@@ -278,9 +283,7 @@ impl Examples {
         let mut query = self.lexicon.query(&message.joined());
         // Numbers ("41", "15 ans") say nothing of a danger, and a shared rare
         // number would make a département look like a fever of 41°.
-        query
-            .stems
-            .retain(|(stem, _)| !stem.bytes().all(|b| b.is_ascii_digit()));
+        query.stems.retain(|(stem, _)| !is_number(stem));
         let hits = self.corpus.search(&query, NEIGHBOURS).ok()?;
         let safe_class = self.safe_class;
         let mut votes: Vec<Vec<(f32, usize)>> = vec![Vec::new(); safe_class + 1];

@@ -21,7 +21,9 @@
 //! Raw text never reaches a query parser: queries are built from analysed
 //! terms only, so `AND (`, `-` or a page of emoji is just text.
 
-use super::corpus::{analyse, decaying_vote, remember_stems, Corpus, Lexicon, MessageQuery};
+use super::corpus::{
+    analyse, decaying_vote, is_number, remember_stems, Corpus, Lexicon, MessageQuery,
+};
 use super::learned::{Learned, Sample, Training, TRAINING};
 use super::{ms, ModelScore, ThemeEvidence, ThemeIndex, ThemeMatch, ThemeScore};
 use crate::knowledge::{Knowledge, ThemeId};
@@ -436,10 +438,7 @@ impl TantivyThemeIndex {
     /// de la Martinique", "je suis toujours là (12)"): the bias, "je suis"
     /// and a number would decide. Patterns and words still read it.
     fn urgency_of(&self, stems: &[String], words: &[String]) -> f32 {
-        let readable = stems
-            .iter()
-            .filter(|s| !s.chars().all(|c| c.is_ascii_digit()))
-            .count();
+        let readable = stems.iter().filter(|s| !is_number(s)).count();
         if readable < MODEL_MIN_WORDS {
             return 0.0;
         }
