@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Lists the communes of knowledge/places.tsv whose name is also ordinary French
 ("Vue", "Sens", "Tours", "L'Hôpital", "Avion"), so the bot reads them as places
-only after a clear cue ("à Tours", "j'habite à Sens").
+only after a clear cue ("à Tours", "j'habite à Sens"). It also lists the short
+names of towns that are ordinary words ("Grande" for Grande-Synthe, "La Ville"
+for La Ville-du-Bois), which the bot then never reads as short names.
 
 Source of the French words: Debian's `wfrench` package (/usr/share/dict/french,
 GPL-2). Install it with `apt-get install wfrench`, then run
@@ -35,6 +37,31 @@ def fold(text):
     return words
 
 
+# The same rule as `short_name` in src/classify/place.rs: the first part of a
+# town's name that people say alone ("Châlons", "Carhaix", "Saint-Amand").
+# Keep the two in step.
+NAME_CUTS = ["sur", "sous", "en", "les", "lez", "le", "la", "l", "de", "du", "des", "d", "aux", "au", "et", "a"]
+TOWN = 5000
+
+
+def short_name(words):
+    start = 2 if words[0] in ("le", "la", "les", "l") else 1
+    cut = next((i for i in range(start, len(words)) if words[i] in NAME_CUTS), None)
+    if cut is None:
+        if len(words) == 2 and start == 1:
+            cut = 1
+        elif len(words) == 3 and words[0] in ("saint", "sainte"):
+            cut = 2
+        else:
+            return None
+    short = words[:cut]
+    if len(short) == 1 and (len(short[0]) < 4 or short[0] in ("saint", "sainte", "saints", "saintes")):
+        return None
+    if all(w in NAME_CUTS for w in short):
+        return None
+    return short
+
+
 def main():
     try:
         with open(DICT, encoding="utf-8") as f:
@@ -45,8 +72,11 @@ def main():
     with open(PLACES, encoding="utf-8") as f:
         next(f)
         for line in f:
-            name = line.split("\t", 1)[0]
+            name, _, population = line.split("\t", 3)[:3]
             words = fold(name)
+            short = short_name(words) if int(population) >= TOWN else None
+            if short and all(w in vocabulary or w in GLUE for w in short):
+                names.add(" ".join(short))
             content = [w for w in words if w not in GLUE]
             if content and all(w in vocabulary for w in content):
                 names.add(" ".join(words))

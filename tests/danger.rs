@@ -288,3 +288,77 @@ fn planned_violence_consent_and_images_are_flagged() {
         ("mon beau père ma cramé avec une cigarette", "violence-famille"),
     ]);
 }
+
+/// Dangers that blind sets final20 to final23 showed in words no earlier
+/// pattern foresaw, and the jokes and idioms they wrote beside them.
+#[test]
+fn plans_coercion_forced_engagements_and_stopped_treatments_are_flagged() {
+    assert_flagged(&[
+        (
+            "il a dit qu'il allait faire comme avec Samuel Paty au prof d'histoire",
+            "menace-violence",
+        ),
+        (
+            "il parle de guerre raciale pour bientôt et il achète du matériel",
+            "menace-violence",
+        ),
+        ("il veut finir le travail de Breivik", "menace-violence"),
+        ("jeudi jfais un massacre au bahut", "menace-violence"),
+        (
+            "il va faire un truc qui va passer à la télé lundi",
+            "menace-violence",
+        ),
+        (
+            "un mec m'a dit qu'il savait où j'habitais",
+            "menace-violence",
+        ),
+        (
+            "le tuteur m'a dit que si je couche pas avec lui il me met une mauvaise note",
+            "violence-sexuelle",
+        ),
+        (
+            "je suis pas sure d'avoir vraiment voulu",
+            "violence-sexuelle",
+        ),
+        (
+            "ma soeur doit partir au Pakistan pour des fiançailles",
+            "mariage-force",
+        ),
+        (
+            "un mariage arrangé, ils disent que j'ai pas le choix",
+            "mariage-force",
+        ),
+        (
+            "elle veut plus que ma soeur prenne son insuline",
+            "urgence-medicale",
+        ),
+        (
+            "mon père conduit ivre ce soir avec nous",
+            "violence-famille",
+        ),
+        (
+            "ma mère et mon beau-père se sont battus hier soir",
+            "violence-famille",
+        ),
+        (
+            "elle m'a dit que ça sert à rien de vivre comme ça",
+            "suicide",
+        ),
+        ("des montages avec ma tête sur des corps nus", "sextorsion"),
+        (
+            "il me dit envoie une photo de toi en pyjama",
+            "sollicitation-adulte",
+        ),
+    ]);
+    assert_no_danger(&[
+        "on doit écrire une nouvelle sur un perso qui veut mourir",
+        "J'AI PAS EU MON BREVET JE VAIS ME FAIRE DÉFONCER PAR MA MÈRE",
+        "je vais me faire défoncer par le coach demain j'ai séché",
+        "stress pour le brevet, j'ai des crises où j'arrive plus à respirer",
+        "jveux mourir tellement la vidéo est drôle",
+        "mon fils se coupe de ses amis depuis la rentrée",
+        "mon frère et moi on se bat tout le temps pour la console",
+        "on a massacré le lycée d'en face au match de basket",
+        "comment financer le logement de mon fils qui part étudier",
+    ]);
+}

@@ -25,14 +25,16 @@ const TOWN: u32 = 5_000;
 /// After a strong cue ("à", "j'habite") a commune must be at least this big,
 /// which leaves out hamlets named like first names or words.
 const VILLAGE: u32 = 1_000;
-/// A homonym this many times bigger than the next is the obvious reading.
+/// A homonym of [`TOWN_OF_ITS_OWN`] people or more, this many times bigger
+/// than the next, is the obvious reading.
 const OBVIOUS_RATIO: u32 = 5;
 /// A homonym this big is a town of its own: a name an overseas town shares
 /// with it is asked about ("Saint-Pierre": La Réunion or Martinique), and a
 /// town named like a département is asked about ("Vienne").
 const TOWN_OF_ITS_OWN: u32 = 3_000;
-/// A homonym this many times smaller than the biggest is not offered.
-const HAMLET_RATIO: u32 = 100;
+/// A homonym this many times smaller than the biggest is not offered, unless
+/// it is a town of its own.
+const HAMLET_RATIO: u32 = 10;
 /// Most candidates returned for an ambiguous name.
 const MAX_CANDIDATES: usize = 8;
 
@@ -74,7 +76,9 @@ const PLACE_NOUNS: &[&str] = &[
     "caf",
     "cite",
 ];
-const WEAK_CUES: &[&str] = &["de", "d", "du", "sur", "vers", "depuis", "from", "region"];
+const WEAK_CUES: &[&str] = &[
+    "de", "d", "du", "sur", "vers", "depuis", "from", "region", "entre",
+];
 /// Words before a code that make it a département ("dans le 41", "du 93").
 const CODE_CUES: &[&str] = &[
     "le",
@@ -223,11 +227,11 @@ const POSSESSIVES_AND_PLURALS: &[&str] = &["les", "des", "aux", "mes", "tes", "s
 const NOUN_FOLLOWERS: &[&str] = &["sportif", "sportifs", "truques", "gagnants", "perdus", "foot", "hippiques"];
 
 /// Nouns before "de" that make a common-word commune name the word ("sites
-/// de paris", "appli de paris").
+/// de paris", "appli de paris", "frais de port").
 #[rustfmt::skip]
 const WORD_HEADS: &[&str] = &[
     "site", "sites", "appli", "applis", "app", "apps", "application", "applications", "jeu",
-    "jeux", "compte", "comptes", "addiction", "pari",
+    "jeux", "compte", "comptes", "addiction", "pari", "frais",
 ];
 
 /// Where a message says it is, and how that was read.
@@ -306,7 +310,10 @@ impl PlaceFinder {
 
         let mut communes: HashMap<String, Vec<(DepartementCode, u32)>> = HashMap::default();
         let mut postal: HashMap<String, Vec<(DepartementCode, u32)>> = HashMap::default();
-        let mut add = |name: String, code: &DepartementCode, population: u32| {
+        let add = |communes: &mut HashMap<String, Vec<(DepartementCode, u32)>>,
+                   name: String,
+                   code: &DepartementCode,
+                   population: u32| {
             let entry = communes.entry(name).or_default();
             match entry.iter_mut().find(|(c, _)| c == code) {
                 Some(existing) => existing.1 = existing.1.max(population),
@@ -318,6 +325,7 @@ impl PlaceFinder {
         let mut place_words = knowledge.place_words.clone();
         let mut bare_names = HashSet::default();
         let mut full_names = HashSet::default();
+        let mut short_names = Vec::new();
         for c in &knowledge.communes {
             // Folded once, then the slang table (35,000 names: this is most
             // of the places' build time).
@@ -335,10 +343,20 @@ impl PlaceFinder {
             if let Some((article, rest)) = folded.split_once(' ') {
                 if ["le", "la", "les", "l"].contains(&article) && c.population >= 10_000 {
                     bare_names.insert(rest.to_string());
-                    add(rest.to_string(), &c.departement, c.population);
+                    add(
+                        &mut communes,
+                        rest.to_string(),
+                        &c.departement,
+                        c.population,
+                    );
                 }
             }
-            add(folded, &c.departement, c.population);
+            if c.population >= TOWN {
+                if let Some(short) = short_name(&folded) {
+                    short_names.push((short, &c.departement, c.population));
+                }
+            }
+            add(&mut communes, folded, &c.departement, c.population);
             for p in &c.postal_codes {
                 let entry = postal.entry(p.clone()).or_default();
                 match entry.iter_mut().find(|(code, _)| code == &c.departement) {
@@ -346,6 +364,26 @@ impl PlaceFinder {
                     None => entry.push((c.departement.clone(), c.population)),
                 }
             }
+        }
+        // "Châlons" is Châlons-en-Champagne, "Carhaix" Carhaix-Plouguer,
+        // "Clermont" Clermont-Ferrand (147,000 people) rather than Clermont
+        // (Oise, 10,000). A short name never stands for a town when it is an
+        // ordinary word ("La Ville", "Grande"), a département or région
+        // ("Loire"), or the whole name of a commune of comparable size
+        // ("Chartres" stays Chartres, not Chartres-de-Bretagne).
+        let short_names: Vec<_> = short_names
+            .into_iter()
+            .filter(|(short, _, population)| {
+                !place_words.contains(short)
+                    && !names.contains_key(short)
+                    && communes.get(short).is_none_or(|full| {
+                        full.iter()
+                            .all(|(_, p)| p.saturating_mul(OBVIOUS_RATIO) <= *population)
+                    })
+            })
+            .collect();
+        for (short, code, population) in short_names {
+            add(&mut communes, short, code, population);
         }
         // "Port" is Le Port only when no commune is named just that.
         bare_names.retain(|name| !full_names.contains(name));
@@ -581,7 +619,10 @@ impl PlaceFinder {
             place_cue || (strong_cue && biggest >= BIG_CITY)
         } else if common && article {
             // "nous habitons le Pas-de-Calais" is not Le Pas (53, 300 people).
-            (place_cue && biggest >= VILLAGE) || ((strong_cue || weak_cue) && biggest >= BIG_CITY)
+            // "à l'Étang-Salé": three words with their article are rarely a phrase.
+            (place_cue && biggest >= VILLAGE)
+                || ((strong_cue || weak_cue) && biggest >= BIG_CITY)
+                || (strong_cue && words >= 3 && biggest >= TOWN)
         } else if common && words < 3 {
             // "ça a du sens" is not Sens: a town named without an article
             // never follows "du" or "des".
@@ -606,18 +647,21 @@ impl PlaceFinder {
         // ("Saint-Pierre": La Réunion or Martinique; "Valence" is the Drôme's).
         let overseas = homonyms[0].0.as_str().starts_with("97");
         let obvious = homonyms.len() == 1
-            || (biggest >= TOWN
+            || (biggest >= TOWN_OF_ITS_OWN
                 && !(overseas && second >= TOWN_OF_ITS_OWN)
                 && biggest >= second.saturating_mul(OBVIOUS_RATIO));
         let mut codes: Vec<DepartementCode> = if obvious {
             vec![homonyms[0].0.clone()]
         } else {
-            // Hamlets a hundred times smaller than the town are not what
-            // anyone means ("Saint-Pierre": La Réunion or Martinique, not
-            // the Bas-Rhin's 600 people).
+            // Villages ten times smaller than the town are not what anyone
+            // means, unless they are towns of their own ("Saint-Pierre": La
+            // Réunion or Martinique, not the Bas-Rhin's 600 people).
             homonyms
                 .iter()
-                .filter(|(_, population)| population.saturating_mul(HAMLET_RATIO) >= biggest)
+                .filter(|(_, population)| {
+                    population.saturating_mul(HAMLET_RATIO) >= biggest
+                        || *population >= TOWN_OF_ITS_OWN
+                })
                 .take(MAX_CANDIDATES)
                 .map(|(c, _)| c.clone())
                 .collect()
@@ -644,6 +688,42 @@ impl PlaceFinder {
             rule: "commune",
         })
     }
+}
+
+/// Words where a commune's name can be cut, keeping what comes before
+/// ("Boulogne-sur-Mer", "Saint-Dié-des-Vosges", "Mantes-la-Jolie").
+const NAME_CUTS: &[&str] = &[
+    "sur", "sous", "en", "les", "lez", "le", "la", "l", "de", "du", "des", "d", "aux", "au", "et",
+    "a",
+];
+
+/// The first part of a town's name that people say alone: the words before
+/// the first [`NAME_CUTS`] word ("chalons" for "chalons en champagne"), the
+/// first of two words ("carhaix" for "carhaix plouguer"), or the first two of
+/// a saint's three ("saint amand" for "saint amand montrond"). Never a bare
+/// article or "saint", never a word of three letters or fewer.
+/// `scripts/build-place-words.py` applies the same rule, to list the short
+/// names that are also ordinary words.
+pub fn short_name(folded: &str) -> Option<String> {
+    let words: Vec<&str> = folded.split(' ').collect();
+    let start = if ["le", "la", "les", "l"].contains(&words[0]) {
+        2
+    } else {
+        1
+    };
+    let cut = (start..words.len())
+        .find(|&i| NAME_CUTS.contains(&words[i]))
+        .or(match words.as_slice() {
+            [_, _] if start == 1 => Some(1),
+            ["saint" | "sainte", _, _] => Some(2),
+            _ => None,
+        })?;
+    let short = &words[..cut];
+    let too_short = match short {
+        [one] => one.len() < 4 || ["saint", "sainte", "saints", "saintes"].contains(one),
+        _ => false,
+    };
+    (!too_short && !short.iter().all(|w| NAME_CUTS.contains(w))).then(|| short.join(" "))
 }
 
 /// Whether a name that is also a word stands as a place here: after an
@@ -713,4 +793,29 @@ fn reconcile(mut sightings: Vec<Sighting>) -> Option<PlaceReading> {
             positions: Vec::new(),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_name;
+
+    #[test]
+    fn short_names_are_the_part_people_say() {
+        for (full, short) in [
+            ("chalons en champagne", Some("chalons")),
+            ("saint die des vosges", Some("saint die")),
+            ("la roche sur yon", Some("la roche")),
+            ("carhaix plouguer", Some("carhaix")),
+            ("saint amand montrond", Some("saint amand")),
+            ("l isle d abeau", Some("l isle")),
+            ("saint jean de luz", Some("saint jean")),
+            // Never an article, "saint" or a word of three letters.
+            ("les abymes", None),
+            ("sainte anne", None),
+            ("vic le comte", None),
+            ("blois", None),
+        ] {
+            assert_eq!(short_name(full).as_deref(), short, "{full}");
+        }
+    }
 }
