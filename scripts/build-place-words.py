@@ -42,6 +42,9 @@ def fold(text):
 # Keep the two in step.
 NAME_CUTS = ["sur", "sous", "en", "les", "lez", "le", "la", "l", "de", "du", "des", "d", "aux", "au", "et", "a"]
 TOWN = 5000
+# Words people write that the dictionary lacks, and that a town's short name
+# would otherwise take ("je suis trans": not Trans-en-Provence).
+EXTRA_WORDS = {"trans"}
 
 
 def short_name(words):
@@ -75,7 +78,7 @@ def main():
             name, _, population = line.split("\t", 3)[:3]
             words = fold(name)
             short = short_name(words) if int(population) >= TOWN else None
-            if short and all(w in vocabulary or w in GLUE for w in short):
+            if short and all(w in vocabulary or w in GLUE or w in EXTRA_WORDS for w in short):
                 names.add(" ".join(short))
             content = [w for w in words if w not in GLUE]
             if content and all(w in vocabulary for w in content):

@@ -256,6 +256,7 @@ fn short_names_articles_and_small_homonyms() {
         "faut juste payer les frais de port",
         "j'habite la ville depuis peu",
         "mon petit frère",
+        "une association de trans", // Trans-en-Provence (83)
         // Loire-Authion (49) is not "Loire": a short name is never a département's.
         "Nous sommes à Cosne-sur-Loire.",
     ] {
