@@ -356,9 +356,20 @@ fn plans_coercion_forced_engagements_and_stopped_treatments_are_flagged() {
         "je vais me faire défoncer par le coach demain j'ai séché",
         "stress pour le brevet, j'ai des crises où j'arrive plus à respirer",
         "jveux mourir tellement la vidéo est drôle",
-        "mon fils se coupe de ses amis depuis la rentrée",
+        "Il se coupe de ses amis. Nous sommes à Dunkerque.",
         "mon frère et moi on se bat tout le temps pour la console",
         "on a massacré le lycée d'en face au match de basket",
         "comment financer le logement de mon fils qui part étudier",
+        "si je couche pas chez ma grand-mère ce soir elle va râler",
+        "je suis pas sûre d'avoir voulu faire médecine",
+        "ça fera sauter tes points de permis",
+        "je vais faire un massacre en ranked ce soir",
+        "maman solo, mon fils devient violent verbalement avec moi",
     ]);
+    // Self-harm told "des fois" is not someone cutting themselves off.
+    assert!(
+        common::classifier()
+            .classify("je me coupe des fois quand ça va pas")
+            .urgent
+    );
 }
