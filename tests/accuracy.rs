@@ -1,6 +1,6 @@
 //! Accuracy on labelled messages the models never learn from: the
 //! development set (tests/data/dev.jsonl, 546 messages written for the
-//! project) and the blind sets final9 to final23 (488, 512, 466, then
+//! project) and the blind sets final9 to final25 (488, 512, 466, then
 //! 480 each, written by someone who had not seen the knowledge base). Each threshold sits just below what the
 //! classifier reaches, so a change that makes it worse fails here. The sets
 //! of knowledge/messages are training data: their theme accuracy says
@@ -48,10 +48,25 @@ impl Floors<'_> {
 
     /// The same, for a set whose false alarms are above the 5 % target.
     fn safety_audience_place_alarms(&self, parent: f64, department: f64, alarms: f64) {
+        self.safety_audience_place_limits(parent, department, alarms, 0.01);
+    }
+
+    /// The same, with a ceiling on young people taken for adults.
+    fn safety_audience_place_limits(
+        &self,
+        parent: f64,
+        department: f64,
+        alarms: f64,
+        young_as_parent: f64,
+    ) {
         let r = self.0;
         self.at_most("false alarms", r.false_alarms.value(), alarms);
         self.at_least("parent recognised", r.parent.value(), parent);
-        self.at_most("young taken for parent", r.young_as_parent.value(), 0.01);
+        self.at_most(
+            "young taken for parent",
+            r.young_as_parent.value(),
+            young_as_parent,
+        );
         self.at_least("département right", r.department.value(), department);
         self.at_most("département invented", r.phantom_department.value(), 0.01);
     }
@@ -97,6 +112,11 @@ fn blind_set(name: &str, theme: f64, no_theme: f64, parent: f64, department: f64
 /// A blind set's floors (theme, no theme, parent, département) and its
 /// ceiling of false alarms.
 fn blind_set_alarms(name: &str, floors: [f64; 4], alarms: f64) {
+    blind_set_limits(name, floors, alarms, 0.01);
+}
+
+/// The same, with a ceiling on young people taken for adults.
+fn blind_set_limits(name: &str, floors: [f64; 4], alarms: f64, young_as_parent: f64) {
     let [theme, no_theme, parent, department] = floors;
     let set = common::labelled(name);
     let report = evaluate(common::classifier(), &set);
@@ -104,7 +124,7 @@ fn blind_set_alarms(name: &str, floors: [f64; 4], alarms: f64) {
     let f = Floors(&report);
     f.at_least("theme right", report.theme.value(), theme);
     f.at_least("no theme when none", report.no_theme.value(), no_theme);
-    f.safety_audience_place_alarms(parent, department, alarms);
+    f.safety_audience_place_limits(parent, department, alarms, young_as_parent);
 }
 
 /// A blind set written after final10 was settled.
@@ -245,6 +265,33 @@ fn blind_set_final23() {
     blind_set_alarms("final23.jsonl", [0.92, 0.97, 0.98, 0.99], 0.07);
 }
 
+/// Two blind sets written at the end of the round that read final20 to
+/// final23, measured on that round's code before anything was tuned on them:
+/// final24 (middle-schoolers and their parents) theme 94.1 %, no theme
+/// 91.4 %, urgent 97.5 % (2 missed), false alarms 3.2 %, parent 100 %,
+/// département 93.5 %; final25 (regional speech, overseas Creole) 93.4,
+/// 85.5, 94.4 (5 missed, two of them in Creole), 6.6, 100, 98.1. Their
+/// misses became patterns (a drug and a body overheating, "il vaut mieux
+/// qu'il ne soit plus là", a marriage parents announce, a few Creole
+/// phrases); a place name stops at the end of its sentence. final24's
+/// départements stay under 97 %: its writer lists two or three towns for
+/// names (Villefranche, Montigny, Saint-André) where the bot offers more or
+/// fewer. final25's false alarms and no-theme figures are jokes ("je vais me
+/// pendre si j'entends encore cette chanson ptdr"), flagged on purpose.
+#[test]
+fn blind_set_final24() {
+    blind_set("final24.jsonl", 0.93, 0.91, 0.99, 0.94);
+}
+
+/// final25's writer labels a CPE or an educator writing about a pupil as
+/// "jeune"; the bot reads them as adults on purpose ("je suis CPE" is a cue
+/// of audience.toml), so they are spoken to with "vous". Those five are the
+/// "young taken for parent" of this set.
+#[test]
+fn blind_set_final25() {
+    blind_set_limits("final25.jsonl", [0.93, 0.86, 0.99, 0.98], 0.07, 0.014);
+}
+
 /// Generality of the learned model: trained without one blind set of
 /// knowledge/messages (and without the 24 of its messages that other sets
 /// repeat word for word), it still reads that set's themes.
@@ -329,6 +376,8 @@ fn every_urgent_message_of_every_set_is_flagged() {
         "final21.jsonl",
         "final22.jsonl",
         "final23.jsonl",
+        "final24.jsonl",
+        "final25.jsonl",
     ] {
         for item in common::labelled(name) {
             if item.urgent

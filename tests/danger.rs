@@ -289,7 +289,7 @@ fn planned_violence_consent_and_images_are_flagged() {
     ]);
 }
 
-/// Dangers that blind sets final20 to final23 showed in words no earlier
+/// Dangers that blind sets final20 to final25 showed in words no earlier
 /// pattern foresaw, and the jokes and idioms they wrote beside them.
 #[test]
 fn plans_coercion_forced_engagements_and_stopped_treatments_are_flagged() {
@@ -349,6 +349,26 @@ fn plans_coercion_forced_engagements_and_stopped_treatments_are_flagged() {
             "il me dit envoie une photo de toi en pyjama",
             "sollicitation-adulte",
         ),
+        // final24 and final25
+        (
+            "ma copine a pris de la md et elle a trop chaud, elle tremble",
+            "urgence-medicale",
+        ),
+        ("il dit qu'il vaut mieux qu'il ne soit plus là", "suicide"),
+        (
+            "il a posté une photo avec une ceinture bizarre",
+            "menace-violence",
+        ),
+        (
+            "nous allons marier notre fille de 17 ans au pays cet été",
+            "mariage-force",
+        ),
+        (
+            "elle dormait presque et mon pote l'a quand même touchée",
+            "violence-sexuelle",
+        ),
+        ("an pa lé viv ankò, sa two lou", "suicide"),
+        ("manman ka bat mwen chak jou", "violence-famille"),
     ]);
     assert_no_danger(&[
         "on doit écrire une nouvelle sur un perso qui veut mourir",
@@ -365,6 +385,7 @@ fn plans_coercion_forced_engagements_and_stopped_treatments_are_flagged() {
         "ça fera sauter tes points de permis",
         "je vais faire un massacre en ranked ce soir",
         "maman solo, mon fils devient violent verbalement avec moi",
+        "j'ai fait une overdose de séries ce weekend",
     ]);
     // Self-harm told "des fois" is not someone cutting themselves off.
     assert!(

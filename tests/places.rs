@@ -240,6 +240,11 @@ fn short_names_articles_and_small_homonyms() {
         ("on vit à Chartres", "28"),
         ("au collège de Flers", "61"),
         ("à Aubusson", "23"),
+        // A former commune's name (one département) beats a région named by a word.
+        (
+            "ils veulent aller au centre de migrants samedi, a Cherbourg",
+            "50",
+        ),
     ]);
     // Villages ten times smaller are not offered; towns of their own are.
     for (text, expected) in [
@@ -257,6 +262,8 @@ fn short_names_articles_and_small_homonyms() {
         "j'habite la ville depuis peu",
         "mon petit frère",
         "une association de trans", // Trans-en-Provence (83)
+        // A name never runs on into the next sentence: not Saint-Cyr-l'École (78).
+        "il est à Saint-Cyr. L'école minimise",
         // Loire-Authion (49) is not "Loire": a short name is never a département's.
         "Nous sommes à Cosne-sur-Loire.",
     ] {

@@ -234,7 +234,7 @@ impl Classifier {
     ) -> (Classification, Option<Explanation>, Vec<DangerHit>) {
         let message = normalize(text, &self.slang);
         let parent_cue = self.parent.matches(&message).into_iter().next();
-        let place = self.places.find(&message.words);
+        let place = self.places.find(&message);
         let theme = self
             .themes
             .match_theme(&without_place(&message, place.as_ref()), explain);
@@ -284,7 +284,7 @@ impl Classifier {
     /// place is ambiguous): for an answer to "where do you live?".
     pub fn place(&self, text: &str) -> (Option<DepartementCode>, Vec<DepartementCode>) {
         let message = normalize(text, &self.slang);
-        match self.places.find(&message.words) {
+        match self.places.find(&message) {
             Some(reading) => (reading.department, reading.candidates),
             None => (None, Vec::new()),
         }
@@ -294,7 +294,7 @@ impl Classifier {
     /// lines to show, not only whether it is urgent.
     pub fn danger(&self, text: &str) -> Vec<DangerHit> {
         let message = normalize(text, &self.slang);
-        let place = self.places.find(&message.words);
+        let place = self.places.find(&message);
         let urgency = self
             .themes
             .urgency(&without_place(&message, place.as_ref()));

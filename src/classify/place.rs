@@ -11,7 +11,7 @@
 
 use super::corpus::FRENCH_STOP_WORDS;
 use crate::knowledge::{DepartementCode, Knowledge};
-use crate::text::{normalize, Slang};
+use crate::text::{normalize, Normalized, Slang};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -408,13 +408,15 @@ impl PlaceFinder {
     }
 
     /// The place a message names, if any.
-    pub fn find(&self, words: &[String]) -> Option<PlaceReading> {
+    pub fn find(&self, message: &Normalized) -> Option<PlaceReading> {
+        let words = &message.words;
         let mut sightings = Vec::new();
         let mut positions = Vec::new();
         let mut i = 0;
         while i < words.len() {
-            if let Some((sighting, used)) =
-                self.number_at(words, i).or_else(|| self.name_at(words, i))
+            if let Some((sighting, used)) = self
+                .number_at(words, i)
+                .or_else(|| self.name_at(words, &message.sentences, i))
             {
                 sightings.push(sighting);
                 positions.extend(i..i + used);
@@ -494,9 +496,15 @@ impl PlaceFinder {
         None
     }
 
-    fn name_at(&self, words: &[String], i: usize) -> Option<(Sighting, usize)> {
+    fn name_at(&self, words: &[String], sentences: &[u32], i: usize) -> Option<(Sighting, usize)> {
         let prev = i.checked_sub(1).map(|p| words[p].as_str());
-        let longest = MAX_NAME_WORDS.min(words.len() - i);
+        // A name never runs on into the next sentence ("à Saint-Cyr. L'école
+        // minimise" is not Saint-Cyr-l'École).
+        let in_sentence = sentences[i..]
+            .iter()
+            .take_while(|&&s| s == sentences[i])
+            .count();
+        let longest = MAX_NAME_WORDS.min(in_sentence);
         for n in (1..=longest).rev() {
             let phrase = words[i..i + n].join(" ");
             if let Some(name) = self.names.get(&phrase) {
@@ -526,8 +534,10 @@ impl PlaceFinder {
                         }
                     }
                     Name::Area(codes) => {
+                        // "Cherbourg" (one département) is as sure as a town;
+                        // "le centre" (a région) is the weakest reading.
                         let sighting = Sighting {
-                            strength: 1,
+                            strength: if codes.len() == 1 { 3 } else { 1 },
                             codes: codes.clone(),
                             certain: codes.len() == 1,
                             text: phrase,
