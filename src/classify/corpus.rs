@@ -19,14 +19,14 @@ use tantivy::tokenizer::{
 };
 use tantivy::{Index, IndexWriter, Searcher, TantivyDocument, Term};
 
-/// French stop words, folded (tantivy's list, which folds "été" to "ete",
-/// plus the fillers of chat that say nothing of a theme).
 /// Whether a term is a number ("41", "15"): it says nothing of a theme or
 /// a danger.
 pub(super) fn is_number(term: &str) -> bool {
     term.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// French stop words, folded (tantivy's list, which folds "été" to "ete",
+/// plus the fillers of chat that say nothing of a theme).
 pub const FRENCH_STOP_WORDS: &[&str] = &[
     "au", "aux", "avec", "ce", "ces", "dans", "de", "des", "du", "elle", "en", "et", "eux", "il",
     "je", "la", "le", "leur", "lui", "ma", "mais", "me", "meme", "mes", "moi", "mon", "ne", "nos",

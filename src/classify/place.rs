@@ -9,7 +9,7 @@
 //! shared by communes of comparable size (Saint-Denis) gives the candidates,
 //! so the conversation can ask instead of guessing.
 
-use super::corpus::FRENCH_STOP_WORDS;
+use super::corpus::{is_number, FRENCH_STOP_WORDS};
 use crate::knowledge::{DepartementCode, Knowledge};
 use crate::text::{normalize, Normalized, Slang};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -437,7 +437,7 @@ impl PlaceFinder {
         }
         let prev = i.checked_sub(1).map(|p| words[p].as_str());
         let next = words.get(i + 1).map(String::as_str);
-        let is_number = |w: Option<&str>| w.is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()));
+        let is_number = |w: Option<&str>| w.is_some_and(is_number);
         // "le 21 du mois", "le 14 de ce mois": a date.
         let after_next = words.get(i + 2).map(String::as_str);
         let dated = next.is_some_and(|n| ["du", "de", "d"].contains(&n))
@@ -714,7 +714,7 @@ const NAME_CUTS: &[&str] = &[
 /// article or "saint", never a word of three letters or fewer.
 /// `scripts/build-place-words.py` applies the same rule, to list the short
 /// names that are also ordinary words.
-pub fn short_name(folded: &str) -> Option<String> {
+fn short_name(folded: &str) -> Option<String> {
     let words: Vec<&str> = folded.split(' ').collect();
     let start = if ["le", "la", "les", "l"].contains(&words[0]) {
         2
