@@ -329,6 +329,29 @@ fn blind_set_final27() {
     blind_set_alarms("final27.jsonl", [0.87, 0.865, 0.99, 0.98], 0.075);
 }
 
+/// Two blind sets written once final26 and final27's changes were
+/// committed (46e98b0), measured on that commit before anything was tuned
+/// on them: final28 (city neighbourhoods, verlan, parents writing French as
+/// a second language) theme 90.5 %, no theme 84.1 %, urgent 97.8 % (2
+/// missed), false alarms 7.2 %, parent 100 %, département 98.8 %; final29
+/// (students and young adults, and their parents) 84.5, 80.9, 94.0 (5
+/// missed), 8.1, 100, 97.5. Their 7 misses became patterns (gifts in a game
+/// then a number asked, "partir en terre d'islam", followed home, kissed
+/// "de force", "une dose de trop" and no call to the firemen wanted, a
+/// threat in the future tense "on les enverra à…", "ça sert à quoi de
+/// continuer à vivre"); "jvais crever avec ce TD" is harmless. Students'
+/// messages are the hardest yet for the theme: partiels, flatmates and
+/// dating apps sit between themes, and their writer often chose the other.
+#[test]
+fn blind_set_final28() {
+    blind_set_alarms("final28.jsonl", [0.90, 0.84, 0.99, 0.98], 0.075);
+}
+
+#[test]
+fn blind_set_final29() {
+    blind_set_alarms("final29.jsonl", [0.845, 0.82, 0.99, 0.97], 0.08);
+}
+
 /// Generality of the learned model: trained without one blind set of
 /// knowledge/messages (and without the 24 of its messages that other sets
 /// repeat word for word), it still reads that set's themes.
@@ -417,6 +440,8 @@ fn every_urgent_message_of_every_set_is_flagged() {
         "final25.jsonl",
         "final26.jsonl",
         "final27.jsonl",
+        "final28.jsonl",
+        "final29.jsonl",
     ] {
         for item in common::labelled(name) {
             if item.urgent
