@@ -11,13 +11,15 @@ use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
 use tantivy::collector::TopDocs;
 use tantivy::columnar::Column;
+use tantivy::directory::RamDirectory;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST};
+use tantivy::tokenizer::TokenizerManager;
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer,
     Stemmer, StopWordFilter, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
 };
-use tantivy::{Index, IndexWriter, Searcher, TantivyDocument, Term};
+use tantivy::{Index, Searcher, TantivyDocument, Term};
 
 /// Whether a term is a number ("41", "15"): it says nothing of a theme or
 /// a danger.
@@ -84,17 +86,24 @@ impl Corpus {
         let stem_field = schema.add_text_field("stem", stem_options);
 
         let doc_ref_field = schema.add_u64_field("doc_ref", FAST);
-        let index = Index::create_in_ram(schema.build());
-        index.tokenizers().register("fr_stem", analyzer(true));
-        // One thread and one commit: the index is a single small segment.
-        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000)?;
+        let tokenizers = TokenizerManager::default();
+        tokenizers.register("fr_stem", analyzer(true));
+        // One segment, written on this thread: tantivy's IndexWriter would
+        // start an indexing thread, a docstore thread and two thread pools
+        // whose idle threads spin a while before they sleep, taking the
+        // cores from the other builds. The directory is new and empty, as
+        // the single-segment writer requires.
+        let mut writer = Index::builder()
+            .schema(schema.build())
+            .tokenizers(tokenizers)
+            .single_segment_index_writer(RamDirectory::create(), 15_000_000)?;
         for (text, doc_ref) in texts {
             let mut doc = TantivyDocument::default();
             doc.add_text(stem_field, &text);
             doc.add_u64(doc_ref_field, doc_ref);
             writer.add_document(doc)?;
         }
-        writer.commit()?;
+        let index = writer.finalize()?;
         let searcher = index.reader()?.searcher();
         let doc_refs = searcher
             .segment_readers()
