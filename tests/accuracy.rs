@@ -352,6 +352,19 @@ fn blind_set_final29() {
     blind_set_alarms("final29.jsonl", [0.845, 0.82, 0.99, 0.97], 0.08);
 }
 
+/// A blind set written once the single-segment corpora were committed
+/// (54cd13e), measured on that commit before anything was tuned on it:
+/// final30 (young adults in mid-sized towns: students, first jobs, first
+/// flats, and their parents) theme 86.8 %, no theme 90.3 %, urgent 95.6 %
+/// (4 missed), false alarms 6.9 %, parent 100 %, département 98.8 %. Its
+/// misses became patterns ("réfléchi à la façon de mourir", a debt and
+/// "ils viennent chez moi", "merci pour tout" then silence, a teacher who
+/// calls a pupil "spéciale" and wants to see her outside school).
+#[test]
+fn blind_set_final30() {
+    blind_set_alarms("final30.jsonl", [0.865, 0.90, 0.99, 0.98], 0.07);
+}
+
 /// Generality of the learned model: trained without one blind set of
 /// knowledge/messages (and without the 24 of its messages that other sets
 /// repeat word for word), it still reads that set's themes.
@@ -442,6 +455,7 @@ fn every_urgent_message_of_every_set_is_flagged() {
         "final27.jsonl",
         "final28.jsonl",
         "final29.jsonl",
+        "final30.jsonl",
     ] {
         for item in common::labelled(name) {
             if item.urgent
